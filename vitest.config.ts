@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import swc from 'unplugin-swc';
+import solid from 'vite-plugin-solid';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** Tests run against the libraries' TypeScript sources, never a stale build. */
+const alias = {
+  '@hush/protocol': source('./libs/protocol/src/index.ts'),
+  '@hush/crypto': source('./libs/crypto/src/index.ts'),
+};
+
+/** Nest's dependency injection needs decorator metadata, which esbuild drops; SWC keeps it. */
+const decorators = swc.vite({
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: 'libs', include: ['libs/*/src/**/*.spec.ts'], environment: 'node' },
+      },
+      {
+        plugins: [decorators],
+        resolve: { alias },
+        test: {
+          name: 'apps',
+          include: ['apps/relay/src/**/*.spec.ts', 'apps/cli/src/**/*.spec.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        plugins: [solid()],
+        resolve: { alias, conditions: ['development', 'browser'] },
+        test: {
+          name: 'web',
+          include: ['apps/web/src/**/*.spec.{ts,tsx}'],
+          environment: 'happy-dom',
+        },
+      },
+      {
+        plugins: [decorators],
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
