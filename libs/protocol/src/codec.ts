@@ -1,0 +1,70 @@
+import { Packr, Unpackr } from 'msgpackr';
+import type { ClientMessage, Message, ServerMessage } from './messages.js';
+import type { Result } from './errors.js';
+import { protocolError } from './errors.js';
+import { MAX_FRAME_BYTES } from './limits.js';
+import { parseClientMessage, parseServerMessage } from './validate.js';
+
+/**
+ * Plain MessagePack maps, as the Arthas clients expect: no msgpackr records, no structure
+ * sharing, string keys. Integers above 32 bits (unix-ms timestamps) are written as int64, not
+ * float64, so statically typed decoders (the Go CLI) read them as integers.
+ */
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+const INT32_MIN = -0x8000_0000;
+const UINT32_MAX = 0xffff_ffff;
+
+function wireValue(value: unknown): unknown {
+  return typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    (value > UINT32_MAX || value < INT32_MIN)
+    ? BigInt(value)
+    : value;
+}
+
+/** Encodes one message as a binary frame `{type, data}`. Undefined fields are left out. */
+export function encode(message: Message): Uint8Array {
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message.data)) {
+    if (value !== undefined) data[key] = wireValue(value);
+  }
+  return packr.pack({ type: message.type, data });
+}
+
+/** Decodes MessagePack bytes to an unchecked value. Never throws. */
+export function decodeFrame(
+  bytes: Uint8Array,
+  maxBytes: number = MAX_FRAME_BYTES,
+): Result<unknown> {
+  if (bytes.byteLength > maxBytes) {
+    return {
+      ok: false,
+      error: protocolError('oversized_frame', `frame is larger than ${maxBytes} bytes`),
+    };
+  }
+  try {
+    return { ok: true, value: unpackr.unpack(bytes) };
+  } catch {
+    return { ok: false, error: protocolError('undecodable', 'frame is not valid MessagePack') };
+  }
+}
+
+/** Decodes and validates a frame sent by a client. Never throws. */
+export function decodeClientMessage(
+  bytes: Uint8Array,
+  maxBytes: number = MAX_FRAME_BYTES,
+): Result<ClientMessage> {
+  const frame = decodeFrame(bytes, maxBytes);
+  return frame.ok ? parseClientMessage(frame.value) : frame;
+}
+
+/** Decodes and validates a frame sent by a server. Never throws. */
+export function decodeServerMessage(
+  bytes: Uint8Array,
+  maxBytes: number = Number.MAX_SAFE_INTEGER,
+): Result<ServerMessage> {
+  const frame = decodeFrame(bytes, maxBytes);
+  return frame.ok ? parseServerMessage(frame.value) : frame;
+}

@@ -1,0 +1,8 @@
+export * from './codec.js';
+export * from './error-codes.js';
+export * from './errors.js';
+export * from './limits.js';
+export * from './message-types.js';
+export * from './messages.js';
+export * from './name.js';
+export { parseClientMessage, parseServerMessage } from './validate.js';

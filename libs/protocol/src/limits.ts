@@ -1,0 +1,61 @@
+/**
+ * Protocol limits. Every bound the codec, the validator or the relay applies is named here so
+ * clients, the relay and tests agree on the same numbers. The relay may be configured tighter or
+ * looser; these are the defaults of SPEC.md section 3.
+ */
+
+/** Protocol version spoken by this library, announced in Hello/Welcome. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest WebSocket frame accepted by default (bytes). Larger frames close the socket with 1009. */
+export const MAX_FRAME_BYTES = 100 * 1024;
+
+/** Nickname length bounds, in Unicode code points after trimming. */
+export const NAME_MIN_CODE_POINTS = 1;
+export const NAME_MAX_CODE_POINTS = 20;
+
+/** Room ids are nanoids made by the server. */
+export const ROOM_ID_LENGTH = 21;
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{21}$/;
+
+/** A room password travels as "" (none) or the lowercase hex SHA-256 of the password. */
+export const PASSWORD_HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Room expiry bound: 7 days, in seconds. 0 means the room never expires. */
+export const MAX_EXPIRY_SECONDS = 604_800;
+
+/** Ephemeral message lifetime bound, in seconds (clients hide messages after it). */
+export const MAX_EPHEMERAL_SECONDS = 604_800;
+
+/** Default room capacity. */
+export const MAX_ROOM_MEMBERS = 50;
+
+/** Bounds on opaque encrypted fields, in bytes of the binary form or characters of the string form. */
+export const MAX_IV_LENGTH = 64;
+export const MAX_CIPHERTEXT_LENGTH = 96 * 1024;
+export const MAX_TYPING_CIPHERTEXT_LENGTH = 1024;
+export const MAX_REACTION_CIPHERTEXT_LENGTH = 4096;
+export const MAX_FILE_META_CIPHERTEXT_LENGTH = 16 * 1024;
+export const MAX_FILE_CHUNK_LENGTH = 96 * 1024;
+
+/** File transfer ids are client-chosen opaque strings. */
+export const MAX_TRANSFER_ID_LENGTH = 64;
+export const MAX_FILE_CHUNK_INDEX = 1_000_000;
+
+/** Free-text bounds for server-originated strings and negotiation. */
+export const MAX_ERROR_MESSAGE_LENGTH = 512;
+export const MAX_FEATURES = 32;
+export const MAX_FEATURE_LENGTH = 32;
+export const MAX_CLIENT_NAME_LENGTH = 64;
+
+/** Liveness defaults: the server pings every 25 s and drops a connection silent for 40 s. */
+export const PING_INTERVAL_MS = 25_000;
+export const PONG_TIMEOUT_MS = 40_000;
+
+/** Rate-limit defaults: a budget of events per window, per connection. */
+export const RATE_LIMITS = {
+  chat: { events: 10, windowMs: 10_000 },
+  typing: { events: 20, windowMs: 10_000 },
+  reaction: { events: 20, windowMs: 10_000 },
+  fileChunk: { events: 200, windowMs: 10_000 },
+} as const;

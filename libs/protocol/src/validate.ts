@@ -1,0 +1,443 @@
+import { isErrorCode } from './error-codes.js';
+import type { ProtocolError, ProtocolErrorReason, Result } from './errors.js';
+import { protocolError } from './errors.js';
+import * as L from './limits.js';
+import { ClientType, Feature, ServerType } from './message-types.js';
+import type { ClientMessage, Member, Opaque, ServerLimits, ServerMessage } from './messages.js';
+import { NoticeKind } from './messages.js';
+import { normalizeName } from './name.js';
+
+/** Thrown inside the validator only; `parseClientMessage`/`parseServerMessage` turn it into a Result. */
+class FieldError extends Error {
+  constructor(
+    readonly reason: ProtocolErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/** Typed access to the fields of a `data` map. Every accessor checks type and bounds. */
+class Fields {
+  constructor(private readonly data: Record<string, unknown>) {}
+
+  private has(key: string): boolean {
+    return Object.hasOwn(this.data, key) && this.data[key] !== undefined && this.data[key] !== null;
+  }
+
+  private get(key: string): unknown {
+    if (!this.has(key)) throw new FieldError('bad_field', `missing field "${key}"`);
+    return this.data[key];
+  }
+
+  string(key: string, max: number, min = 0): string {
+    const value = this.get(key);
+    if (typeof value !== 'string') throw new FieldError('bad_field', `"${key}" must be a string`);
+    if (value.length > max)
+      throw new FieldError('oversized_field', `"${key}" is longer than ${max}`);
+    if (value.length < min) throw new FieldError('bad_field', `"${key}" must not be empty`);
+    return value;
+  }
+
+  optionalString(key: string, max: number): string | undefined {
+    return this.has(key) ? this.string(key, max) : undefined;
+  }
+
+  matching(key: string, pattern: RegExp, rule: string, reason: ProtocolErrorReason = 'bad_field') {
+    const value = this.string(key, 256);
+    if (!pattern.test(value)) throw new FieldError(reason, `"${key}" must be ${rule}`);
+    return value;
+  }
+
+  uint(key: string, max: number = Number.MAX_SAFE_INTEGER): number {
+    const value = this.get(key);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new FieldError('bad_field', `"${key}" must be a non-negative integer`);
+    }
+    if (value > max) throw new FieldError('bad_field', `"${key}" must be at most ${max}`);
+    return value;
+  }
+
+  optionalUint(key: string, max?: number): number | undefined {
+    return this.has(key) ? this.uint(key, max) : undefined;
+  }
+
+  timestamp(key: string): number {
+    const value = this.get(key);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new FieldError('bad_field', `"${key}" must be a non-negative number`);
+    }
+    return value;
+  }
+
+  bool(key: string): boolean {
+    const value = this.get(key);
+    if (typeof value !== 'boolean') throw new FieldError('bad_field', `"${key}" must be a boolean`);
+    return value;
+  }
+
+  optionalBool(key: string): boolean | undefined {
+    return this.has(key) ? this.bool(key) : undefined;
+  }
+
+  /** An encrypted field: a non-empty string or binary, at most `max` characters or bytes. */
+  opaque(key: string, max: number): Opaque {
+    const value = this.get(key);
+    if (typeof value === 'string' || value instanceof Uint8Array) {
+      if (value.length === 0) throw new FieldError('bad_field', `"${key}" must not be empty`);
+      if (value.length > max) {
+        throw new FieldError('oversized_field', `"${key}" is longer than ${max}`);
+      }
+      return value;
+    }
+    throw new FieldError('bad_field', `"${key}" must be a string or binary`);
+  }
+
+  /** An optional iv + ciphertext pair: both or neither. */
+  optionalSealed(max: number): { iv: Opaque; ciphertext: Opaque } | undefined {
+    const hasIv = this.has('iv');
+    if (hasIv !== this.has('ciphertext')) {
+      throw new FieldError('bad_field', '"iv" and "ciphertext" go together');
+    }
+    return hasIv
+      ? { iv: this.opaque('iv', L.MAX_IV_LENGTH), ciphertext: this.opaque('ciphertext', max) }
+      : undefined;
+  }
+
+  sealed(max: number): { iv: Opaque; ciphertext: Opaque } {
+    return { iv: this.opaque('iv', L.MAX_IV_LENGTH), ciphertext: this.opaque('ciphertext', max) };
+  }
+
+  name(key: string): string {
+    const name = normalizeName(this.string(key, 256));
+    if (name === undefined) {
+      throw new FieldError(
+        'bad_name',
+        `"${key}" must be ${L.NAME_MIN_CODE_POINTS}-${L.NAME_MAX_CODE_POINTS} characters without control characters`,
+      );
+    }
+    return name;
+  }
+
+  roomId(key: string): string {
+    return this.matching(key, L.ROOM_ID_PATTERN, 'a 21-character room id', 'bad_room_id');
+  }
+
+  password(key: string): string {
+    const value = this.string(key, 64);
+    if (value !== '' && !L.PASSWORD_HASH_PATTERN.test(value)) {
+      throw new FieldError('bad_field', `"${key}" must be "" or 64 lowercase hex characters`);
+    }
+    return value;
+  }
+
+  transferId(): string {
+    return this.string('transferId', L.MAX_TRANSFER_ID_LENGTH, 1);
+  }
+
+  stringArray(key: string, maxItems: number, maxLength: number): string[] {
+    const value = this.get(key);
+    if (!Array.isArray(value)) throw new FieldError('bad_field', `"${key}" must be an array`);
+    if (value.length > maxItems) {
+      throw new FieldError('oversized_field', `"${key}" has more than ${maxItems} items`);
+    }
+    return value.map((item: unknown) => {
+      if (typeof item !== 'string' || item.length > maxLength) {
+        throw new FieldError('bad_field', `"${key}" must hold strings of at most ${maxLength}`);
+      }
+      return item;
+    });
+  }
+
+  map(key: string): Fields {
+    const value = this.get(key);
+    if (!isMap(value)) throw new FieldError('bad_field', `"${key}" must be a map`);
+    return new Fields(value);
+  }
+
+  members(key: string): Member[] {
+    const value = this.get(key);
+    if (!Array.isArray(value)) throw new FieldError('bad_field', `"${key}" must be an array`);
+    return value.map((item: unknown) => {
+      if (!isMap(item)) throw new FieldError('bad_field', `"${key}" must hold maps`);
+      return member(new Fields(item));
+    });
+  }
+}
+
+const ID_MAX = 64;
+const COLOR = /^#[0-9a-f]{6}$/;
+
+function member(f: Fields): Member {
+  return {
+    id: f.string('id', ID_MAX, 1),
+    name: f.string('name', 256, 1),
+    color: f.matching('color', COLOR, 'a #rrggbb colour'),
+  };
+}
+
+function sender(f: Fields) {
+  return {
+    senderId: f.string('senderId', ID_MAX, 1),
+    senderName: f.string('senderName', 256, 1),
+    t: f.timestamp('t'),
+  };
+}
+
+/** Reads the `data` of one client message type. */
+function clientData(type: ClientMessage['type'], f: Fields): ClientMessage {
+  switch (type) {
+    case ClientType.CreateRoom:
+      return {
+        type,
+        data: {
+          name: f.name('name'),
+          password: f.password('password'),
+          ephemeral: f.uint('ephemeral', L.MAX_EPHEMERAL_SECONDS),
+          expiry: f.uint('expiry', L.MAX_EXPIRY_SECONDS),
+        },
+      };
+    case ClientType.JoinRoom:
+      return {
+        type,
+        data: {
+          roomId: f.roomId('roomId'),
+          name: f.name('name'),
+          password: f.password('password'),
+        },
+      };
+    case ClientType.SendMessage:
+      return { type, data: f.sealed(L.MAX_CIPHERTEXT_LENGTH) };
+    case ClientType.LeaveRoom:
+      return { type, data: {} };
+    case ClientType.Typing: {
+      const typing = f.optionalBool('typing');
+      const sealed = f.optionalSealed(L.MAX_TYPING_CIPHERTEXT_LENGTH);
+      if (typing === undefined && sealed === undefined) {
+        throw new FieldError('bad_field', 'Typing needs "typing" or "iv" and "ciphertext"');
+      }
+      return { type, data: { ...(typing === undefined ? {} : { typing }), ...sealed } };
+    }
+    case ClientType.Pong:
+      return { type, data: { t: f.timestamp('t') } };
+    case ClientType.SendReaction:
+      return { type, data: f.sealed(L.MAX_REACTION_CIPHERTEXT_LENGTH) };
+    case ClientType.SendFileMeta:
+      return {
+        type,
+        data: { transferId: f.transferId(), ...f.sealed(L.MAX_FILE_META_CIPHERTEXT_LENGTH) },
+      };
+    case ClientType.SendFileChunk:
+      return {
+        type,
+        data: {
+          transferId: f.transferId(),
+          index: f.uint('index', L.MAX_FILE_CHUNK_INDEX),
+          iv: f.opaque('iv', L.MAX_IV_LENGTH),
+          data: f.opaque('data', L.MAX_FILE_CHUNK_LENGTH),
+        },
+      };
+    case ClientType.SendFileComplete:
+    case ClientType.SendFileCancel:
+    case ClientType.SendFileAck:
+      return { type, data: { transferId: f.transferId() } };
+    case ClientType.Hello: {
+      const client = f.optionalString('client', L.MAX_CLIENT_NAME_LENGTH);
+      return {
+        type,
+        data: {
+          version: f.uint('version', 0xffff),
+          features: f.stringArray('features', L.MAX_FEATURES, L.MAX_FEATURE_LENGTH),
+          ...(client === undefined ? {} : { client }),
+        },
+      };
+    }
+    default:
+      return assertNever(type);
+  }
+}
+
+const features: ReadonlySet<string> = new Set(Object.values(Feature));
+const noticeKinds: ReadonlySet<string> = new Set(Object.values(NoticeKind));
+const isFeature = (value: string): value is Feature => features.has(value);
+const isNoticeKind = (value: string): value is NoticeKind => noticeKinds.has(value);
+
+function serverLimits(f: Fields): ServerLimits {
+  return {
+    maxFrameBytes: f.uint('maxFrameBytes'),
+    maxRoomMembers: f.uint('maxRoomMembers'),
+    nameMaxCodePoints: f.uint('nameMaxCodePoints'),
+    maxExpirySeconds: f.uint('maxExpirySeconds'),
+    chatPerWindow: f.uint('chatPerWindow'),
+    windowMs: f.uint('windowMs'),
+  };
+}
+
+/** Reads the `data` of one server message type (for clients). */
+function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
+  switch (type) {
+    case ServerType.RoomCreated:
+      return { type, data: { roomId: f.roomId('roomId'), expiresAt: f.uint('expiresAt') } };
+    case ServerType.RoomJoined: {
+      const selfId = f.optionalString('selfId', ID_MAX);
+      return {
+        type,
+        data: {
+          roomId: f.roomId('roomId'),
+          members: f.members('members'),
+          hasPassword: f.bool('hasPassword'),
+          ephemeral: f.uint('ephemeral'),
+          expiresAt: f.uint('expiresAt'),
+          ...(selfId === undefined ? {} : { selfId }),
+        },
+      };
+    }
+    case ServerType.MemberJoined:
+      return { type, data: member(f) };
+    case ServerType.MemberLeft:
+      return { type, data: { id: f.string('id', ID_MAX, 1) } };
+    case ServerType.RelayMessage:
+    case ServerType.RelayReaction:
+      return { type, data: { ...sender(f), ...f.sealed(L.MAX_CIPHERTEXT_LENGTH) } };
+    case ServerType.MemberTyping:
+      return {
+        type,
+        data: {
+          id: f.string('id', ID_MAX, 1),
+          typing: f.bool('typing'),
+          ...f.optionalSealed(L.MAX_TYPING_CIPHERTEXT_LENGTH),
+        },
+      };
+    case ServerType.RoomClosed:
+      return { type, data: { reason: f.string('reason', 64) } };
+    case ServerType.Error: {
+      const code = f.string('code', 8);
+      if (!isErrorCode(code)) throw new FieldError('bad_field', '"code" is not a known error code');
+      return { type, data: { code, msg: f.string('msg', L.MAX_ERROR_MESSAGE_LENGTH) } };
+    }
+    case ServerType.Ping:
+      return { type, data: { t: f.timestamp('t') } };
+    case ServerType.RelayFileMeta:
+      return {
+        type,
+        data: {
+          ...sender(f),
+          transferId: f.transferId(),
+          ...f.sealed(L.MAX_FILE_META_CIPHERTEXT_LENGTH),
+        },
+      };
+    case ServerType.RelayFileChunk:
+      return {
+        type,
+        data: {
+          senderId: f.string('senderId', ID_MAX, 1),
+          transferId: f.transferId(),
+          index: f.uint('index', L.MAX_FILE_CHUNK_INDEX),
+          iv: f.opaque('iv', L.MAX_IV_LENGTH),
+          data: f.opaque('data', L.MAX_FILE_CHUNK_LENGTH),
+        },
+      };
+    case ServerType.RelayFileComplete:
+    case ServerType.RelayFileCancel:
+      return {
+        type,
+        data: { senderId: f.string('senderId', ID_MAX, 1), transferId: f.transferId() },
+      };
+    case ServerType.RelayFileAck:
+      return {
+        type,
+        data: { receiverId: f.string('receiverId', ID_MAX, 1), transferId: f.transferId() },
+      };
+    case ServerType.Welcome: {
+      const granted = f.stringArray('features', L.MAX_FEATURES, L.MAX_FEATURE_LENGTH);
+      return {
+        type,
+        data: {
+          version: f.uint('version', 0xffff),
+          features: granted.filter(isFeature),
+          limits: serverLimits(f.map('limits')),
+        },
+      };
+    }
+    case ServerType.Notice: {
+      const kind = f.string('kind', 32);
+      if (!isNoticeKind(kind)) throw new FieldError('bad_field', '"kind" is not a known notice');
+      const retryAfterMs = f.optionalUint('retryAfterMs');
+      const expiresAt = f.optionalUint('expiresAt');
+      return {
+        type,
+        data: {
+          kind,
+          msg: f.string('msg', L.MAX_ERROR_MESSAGE_LENGTH),
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...(expiresAt === undefined ? {} : { expiresAt }),
+        },
+      };
+    }
+    default:
+      return assertNever(type);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new FieldError('unknown_type', `unhandled message type ${String(value)}`);
+}
+
+const clientTypes: ReadonlySet<number> = new Set(Object.values(ClientType));
+const serverTypes: ReadonlySet<number> = new Set(Object.values(ServerType));
+const isClientType = (t: number): t is ClientMessage['type'] => clientTypes.has(t);
+const isServerType = (t: number): t is ServerMessage['type'] => serverTypes.has(t);
+
+function parseEnvelope<T, K extends number>(
+  value: unknown,
+  isType: (t: number) => t is K,
+  readData: (type: K, fields: Fields) => T,
+  emptyDataAllowed: (type: K) => boolean,
+): Result<T> {
+  if (!isMap(value)) return fail('bad_envelope', 'a frame must be a map {type, data}');
+  const type = value['type'];
+  if (typeof type !== 'number' || !Number.isInteger(type)) {
+    return fail('bad_envelope', '"type" must be an integer');
+  }
+  if (!isType(type)) return fail('unknown_type', `unknown message type ${type}`, type);
+  let data = value['data'];
+  if ((data === undefined || data === null) && emptyDataAllowed(type)) data = {};
+  if (!isMap(data)) return fail('bad_envelope', '"data" must be a map', type);
+  try {
+    return { ok: true, value: readData(type, new Fields(data)) };
+  } catch (error) {
+    if (error instanceof FieldError) return fail(error.reason, error.message, type);
+    throw error;
+  }
+}
+
+function fail(
+  reason: ProtocolErrorReason,
+  message: string,
+  type?: number,
+): { ok: false; error: ProtocolError } {
+  return { ok: false, error: protocolError(reason, message, type) };
+}
+
+/**
+ * Turns a decoded value of unknown shape into a typed client message, or a typed error.
+ * Never throws for any input.
+ */
+export function parseClientMessage(value: unknown): Result<ClientMessage> {
+  return parseEnvelope(value, isClientType, clientData, (t) => t === ClientType.LeaveRoom);
+}
+
+/** Turns a decoded value into a typed server message (for clients). Never throws for any input. */
+export function parseServerMessage(value: unknown): Result<ServerMessage> {
+  return parseEnvelope(value, isServerType, serverData, () => false);
+}
