@@ -1,0 +1,451 @@
+import type {
+  ClientMessage,
+  Member,
+  SendFileAck,
+  SendFileCancel,
+  SendFileChunk,
+  SendFileComplete,
+  SendFileMeta,
+  SendMessage,
+  SendReaction,
+  ServerMessage,
+  Typing,
+} from '@hush/protocol';
+import { ClientType, encode, ErrorCode, Feature, NoticeKind, ServerType } from '@hush/protocol';
+import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { Envelope, EnvelopeListener, FanoutPort } from '../fanout/fanout.port.js';
+import type { PresencePort, RoomSnapshot } from '../presence/presence.port.js';
+import { AdmissionError } from '../presence/presence.port.js';
+import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
+
+/** Client messages a room member relays to the others. */
+export type RelayedMessage =
+  | SendMessage
+  | Typing
+  | SendReaction
+  | SendFileMeta
+  | SendFileChunk
+  | SendFileComplete
+  | SendFileCancel
+  | SendFileAck;
+
+/** Kinds of relayed traffic, for metrics. */
+export type RelayKind = 'message' | 'typing' | 'reaction' | 'file';
+
+/** What the room reports about itself; implemented by the metrics layer. */
+export interface RoomObserver {
+  relayed(kind: RelayKind, seconds: number): void;
+  fanoutFailed(): void;
+  /** An effect failed in a way nobody is waiting for (logged, never thrown). */
+  fault(what: string, error: unknown): void;
+}
+
+/** Everything a room does to the outside world. Tests pass spies. */
+export interface RoomIo {
+  readonly presence: PresencePort;
+  readonly fanout: FanoutPort;
+  readonly maxMembers: number;
+  readonly expiryWarningSeconds: number;
+  readonly observer: RoomObserver;
+  /** Unix milliseconds. */
+  now(): number;
+  newMemberId(): string;
+  memberColor(memberId: string): string;
+}
+
+export interface LocalMember extends Member {
+  link: MemberLink;
+}
+
+export interface JoinEvent {
+  type: 'JOIN';
+  request: AdmissionRequest;
+  link: MemberLink;
+  reply: AdmissionReply;
+}
+
+export type RoomEvent =
+  | JoinEvent
+  | { type: 'ADMITTED'; join: JoinEvent; member: Member; snapshot: RoomSnapshot }
+  | { type: 'ADMIT_FAILED'; join: JoinEvent; code: ErrorCode; message: string }
+  | { type: 'RELAY'; memberId: string; message: RelayedMessage }
+  | { type: 'LEAVE'; memberId: string }
+  | { type: 'REMOTE'; envelope: Envelope }
+  | { type: 'EXPIRE' }
+  | { type: 'EXPIRY_WARNING' };
+
+export interface RoomInput {
+  roomId: string;
+  io: RoomIo;
+}
+
+export interface RoomContext {
+  roomId: string;
+  io: RoomIo;
+  /** The room's settings, known from the first admission on this replica. */
+  settings: { hasPassword: boolean; ephemeral: number; expiresAt: number } | undefined;
+  /** Members connected to this replica; members on other replicas are reached by fan-out. */
+  members: ReadonlyMap<string, LocalMember>;
+  /** Joins that arrived before the fan-out subscription was in place. */
+  queued: readonly JoinEvent[];
+  /** Admissions in flight at the presence store. */
+  admitting: number;
+  /** Transfers sent by local members: transfer id → sender member id. */
+  transfers: ReadonlyMap<string, string>;
+  /** Receives this room's envelopes from other replicas. */
+  listener: EnvelopeListener;
+}
+
+const RELAY_KIND = {
+  [ClientType.SendMessage]: 'message',
+  [ClientType.Typing]: 'typing',
+  [ClientType.SendReaction]: 'reaction',
+  [ClientType.SendFileMeta]: 'file',
+  [ClientType.SendFileChunk]: 'file',
+  [ClientType.SendFileComplete]: 'file',
+  [ClientType.SendFileCancel]: 'file',
+  [ClientType.SendFileAck]: 'file',
+} as const satisfies Record<RelayedMessage['type'], RelayKind>;
+
+function deliverLocal(context: RoomContext, frame: Uint8Array, exclude?: string): void {
+  for (const member of context.members.values()) {
+    if (member.id !== exclude) member.link.deliver(frame);
+  }
+}
+
+/** Sends `message` to every member of the room except `exclude`, here and on other replicas. */
+function broadcast(context: RoomContext, message: ServerMessage, exclude?: string): void {
+  const frame = encode(message);
+  deliverLocal(context, frame, exclude);
+  publish(
+    context,
+    {
+      kind: 'broadcast',
+      origin: context.io.fanout.replicaId,
+      frame,
+      ...(exclude === undefined ? {} : { exclude }),
+    },
+    exclude,
+  );
+}
+
+/** Publishes to other replicas; a failure is reported to `notify` (the sender), never thrown. */
+function publish(context: RoomContext, envelope: Envelope, notify?: string): void {
+  const { io, roomId, members } = context;
+  io.fanout.publish(roomId, envelope).catch((error: unknown) => {
+    io.observer.fanoutFailed();
+    io.observer.fault('fanout publish', error);
+    const sender = notify === undefined ? undefined : members.get(notify);
+    sender?.link.deliver(
+      encode({
+        type: ServerType.Error,
+        data: {
+          code: ErrorCode.Unavailable,
+          msg: 'the cluster backend is unreachable; members on other replicas may have missed this',
+        },
+      }),
+    );
+  });
+}
+
+/** Builds the frame other members receive for a relayed client message. */
+function relayedFrame(sender: LocalMember, message: RelayedMessage, t: number): ServerMessage {
+  const from = { senderId: sender.id, senderName: sender.name, t };
+  switch (message.type) {
+    case ClientType.SendMessage:
+      return { type: ServerType.RelayMessage, data: { ...from, ...message.data } };
+    case ClientType.SendReaction:
+      return { type: ServerType.RelayReaction, data: { ...from, ...message.data } };
+    case ClientType.Typing: {
+      const { typing, iv, ciphertext } = message.data;
+      return {
+        type: ServerType.MemberTyping,
+        // An encrypted typing state hides its value from the relay; its presence means "typing".
+        data: {
+          id: sender.id,
+          typing: typing ?? true,
+          ...(iv && ciphertext ? { iv, ciphertext } : {}),
+        },
+      };
+    }
+    case ClientType.SendFileMeta:
+      return { type: ServerType.RelayFileMeta, data: { ...from, ...message.data } };
+    case ClientType.SendFileChunk:
+      return { type: ServerType.RelayFileChunk, data: { senderId: sender.id, ...message.data } };
+    case ClientType.SendFileComplete:
+      return { type: ServerType.RelayFileComplete, data: { senderId: sender.id, ...message.data } };
+    case ClientType.SendFileCancel:
+      return { type: ServerType.RelayFileCancel, data: { senderId: sender.id, ...message.data } };
+    case ClientType.SendFileAck:
+      return {
+        type: ServerType.RelayFileAck,
+        data: { receiverId: sender.id, transferId: message.data.transferId },
+      };
+    default:
+      return assertNever(message);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled relayed message ${JSON.stringify(value)}`);
+}
+
+function transfersWithout(transfers: ReadonlyMap<string, string>, memberId: string) {
+  return new Map([...transfers].filter(([, sender]) => sender !== memberId));
+}
+
+function admissionCode(error: unknown): { code: ErrorCode; message: string } {
+  return error instanceof AdmissionError
+    ? { code: error.code, message: error.message }
+    : { code: ErrorCode.Unavailable, message: 'the relay cannot admit members right now' };
+}
+
+/**
+ * One room as seen from one replica: the members connected here, the fan-out subscription that
+ * brings the members elsewhere, admission through the cluster-wide presence store, relaying,
+ * leaving, and expiry. The actor ends when its last local member is gone.
+ */
+export const roomMachine = setup({
+  types: {
+    context: {} as RoomContext,
+    events: {} as RoomEvent,
+    input: {} as RoomInput,
+  },
+  actors: {
+    subscribe: fromPromise<void, { context: RoomContext }>(({ input: { context } }) =>
+      context.io.fanout.subscribe(context.roomId, context.listener),
+    ),
+    unsubscribe: fromPromise<void, { context: RoomContext }>(({ input: { context } }) =>
+      context.io.fanout.unsubscribe(context.roomId, context.listener),
+    ),
+  },
+  guards: {
+    idle: ({ context }) =>
+      context.members.size === 0 && context.admitting === 0 && context.queued.length === 0,
+  },
+  actions: {
+    queue: assign({
+      queued: ({ context, event }) => {
+        assertEvent(event, 'JOIN');
+        return [...context.queued, event];
+      },
+    }),
+    /** Starts the presence-store admission; its outcome comes back as ADMITTED/ADMIT_FAILED. */
+    admit: enqueueActions(({ context, event, enqueue, self }) => {
+      const joins = event.type === 'JOIN' ? [event] : context.queued;
+      enqueue.assign({ queued: [], admitting: context.admitting + joins.length });
+      for (const join of joins) {
+        const { io, roomId } = context;
+        const id = io.newMemberId();
+        const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
+        const admission =
+          join.request.kind === 'create'
+            ? io.presence.createRoom(roomId, join.request.settings, member)
+            : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
+        admission.then(
+          (snapshot) => self.send({ type: 'ADMITTED', join, member, snapshot }),
+          (error: unknown) => self.send({ type: 'ADMIT_FAILED', join, ...admissionCode(error) }),
+        );
+      }
+    }),
+    seat: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ADMITTED');
+      const { join, member, snapshot } = event;
+      enqueue.assign({ admitting: context.admitting - 1 });
+      if (!join.reply.accept({ roomId: context.roomId, memberId: member.id })) {
+        // The connection went away while the presence store admitted it: give the seat back.
+        void context.io.presence.leaveRoom(context.roomId, member.id);
+        return;
+      }
+      const local: LocalMember = { ...member, link: join.link };
+      const settings = context.settings ?? {
+        hasPassword: snapshot.hasPassword,
+        ephemeral: snapshot.ephemeral,
+        expiresAt: snapshot.expiresAt,
+      };
+      if (context.settings === undefined) {
+        enqueue.assign({ settings });
+        const untilExpiry = settings.expiresAt * 1000 - context.io.now();
+        if (settings.expiresAt !== 0) {
+          enqueue.raise({ type: 'EXPIRE' }, { id: 'expire', delay: Math.max(0, untilExpiry) });
+          const untilWarning = untilExpiry - context.io.expiryWarningSeconds * 1000;
+          if (untilWarning > 0) {
+            enqueue.raise({ type: 'EXPIRY_WARNING' }, { id: 'warn', delay: untilWarning });
+          }
+        }
+      }
+      if (join.request.kind === 'create') {
+        local.link.deliver(
+          encode({
+            type: ServerType.RoomCreated,
+            data: { roomId: context.roomId, expiresAt: settings.expiresAt },
+          }),
+        );
+      }
+      local.link.deliver(
+        encode({
+          type: ServerType.RoomJoined,
+          data: {
+            roomId: context.roomId,
+            members: snapshot.members,
+            ...settings,
+            ...(local.link.features.has(Feature.SelfId) ? { selfId: member.id } : {}),
+          },
+        }),
+      );
+      broadcast(context, { type: ServerType.MemberJoined, data: member }, member.id);
+      enqueue.assign({ members: new Map([...context.members, [member.id, local]]) });
+    }),
+    refuse: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ADMIT_FAILED');
+      enqueue.assign({ admitting: context.admitting - 1 });
+      event.join.reply.reject(event.code, event.message);
+    }),
+    rejectQueued: ({ context }) => {
+      for (const join of context.queued) {
+        join.reply.reject(ErrorCode.Unavailable, 'the relay cannot reach its cluster backend');
+      }
+    },
+    relay: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'RELAY');
+      const sender = context.members.get(event.memberId);
+      if (sender === undefined) return;
+      const started = performance.now();
+      const { message } = event;
+      const frame = encode(relayedFrame(sender, message, context.io.now()));
+      const origin = context.io.fanout.replicaId;
+      if (message.type === ClientType.SendFileAck) {
+        const { transferId } = message.data;
+        const owner = context.members.get(context.transfers.get(transferId) ?? '');
+        if (owner !== undefined) owner.link.deliver(frame);
+        else publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
+      } else {
+        deliverLocal(context, frame, sender.id);
+        publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
+      }
+      if (message.type === ClientType.SendFileMeta) {
+        enqueue.assign({
+          transfers: new Map([...context.transfers, [message.data.transferId, sender.id]]),
+        });
+      } else if (
+        message.type === ClientType.SendFileComplete ||
+        message.type === ClientType.SendFileCancel
+      ) {
+        const transfers = new Map(context.transfers);
+        transfers.delete(message.data.transferId);
+        enqueue.assign({ transfers });
+      }
+      context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
+    }),
+    remote: ({ context, event }) => {
+      assertEvent(event, 'REMOTE');
+      const { envelope } = event;
+      if (envelope.kind === 'broadcast') {
+        deliverLocal(context, envelope.frame, envelope.exclude);
+      } else {
+        const owner = context.transfers.get(envelope.transferId);
+        if (owner !== undefined) context.members.get(owner)?.link.deliver(envelope.frame);
+      }
+    },
+    leave: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'LEAVE');
+      const member = context.members.get(event.memberId);
+      if (member === undefined) return;
+      const members = new Map(context.members);
+      members.delete(member.id);
+      const rest = { ...context, members };
+      for (const [transferId, sender] of context.transfers) {
+        if (sender === member.id) {
+          broadcast(rest, {
+            type: ServerType.RelayFileCancel,
+            data: { senderId: member.id, transferId },
+          });
+        }
+      }
+      broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
+      void context.io.presence.leaveRoom(context.roomId, member.id);
+      enqueue.assign({ members, transfers: transfersWithout(context.transfers, member.id) });
+    }),
+    warnExpiry: ({ context }) => {
+      const expiresAt = context.settings?.expiresAt ?? 0;
+      const seconds = Math.max(0, Math.round(expiresAt - context.io.now() / 1000));
+      const frame = encode({
+        type: ServerType.Notice,
+        data: { kind: NoticeKind.Expiring, msg: `room expires in ${seconds} s`, expiresAt },
+      });
+      for (const member of context.members.values()) {
+        if (member.link.features.has(Feature.Notices)) member.link.deliver(frame);
+      }
+    },
+    expire: enqueueActions(({ context, enqueue }) => {
+      const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
+      for (const member of context.members.values()) {
+        member.link.deliver(frame);
+        member.link.roomClosed('expired');
+        void context.io.presence.leaveRoom(context.roomId, member.id);
+      }
+      enqueue.assign({ members: new Map(), transfers: new Map() });
+    }),
+    reportUnsubscribeFailure: ({ context, event }) => {
+      context.io.observer.fault('fanout unsubscribe', 'error' in event ? event.error : event);
+    },
+  },
+}).createMachine({
+  id: 'room',
+  context: ({ input, self }) => ({
+    roomId: input.roomId,
+    io: input.io,
+    settings: undefined,
+    members: new Map(),
+    queued: [],
+    admitting: 0,
+    transfers: new Map(),
+    listener: (envelope) => self.send({ type: 'REMOTE', envelope }),
+  }),
+  initial: 'subscribing',
+  states: {
+    subscribing: {
+      invoke: {
+        src: 'subscribe',
+        input: ({ context }) => ({ context }),
+        onDone: 'open',
+        onError: 'failed',
+      },
+      on: { JOIN: { actions: 'queue' } },
+    },
+    open: {
+      entry: 'admit',
+      always: { guard: 'idle', target: 'unsubscribing' },
+      on: {
+        JOIN: { actions: 'admit' },
+        ADMITTED: { actions: 'seat' },
+        ADMIT_FAILED: { actions: 'refuse' },
+        RELAY: { actions: 'relay' },
+        LEAVE: { actions: 'leave' },
+        REMOTE: { actions: 'remote' },
+        EXPIRY_WARNING: { actions: 'warnExpiry' },
+        EXPIRE: { actions: 'expire' },
+      },
+    },
+    unsubscribing: {
+      invoke: {
+        src: 'unsubscribe',
+        input: ({ context }) => ({ context }),
+        onDone: 'closed',
+        onError: { target: 'closed', actions: 'reportUnsubscribeFailure' },
+      },
+    },
+    failed: { type: 'final', entry: 'rejectQueued' },
+    closed: { type: 'final' },
+  },
+});
+
+/** True while the room actor takes new joins; otherwise a fresh actor must be started. */
+export function acceptsJoins(state: { value: unknown }): boolean {
+  return state.value === 'subscribing' || state.value === 'open';
+}
+
+/** The relayable subset of client messages. */
+export function isRelayed(message: ClientMessage): message is RelayedMessage {
+  return message.type in RELAY_KIND;
+}

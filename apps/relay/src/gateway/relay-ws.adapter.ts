@@ -1,0 +1,60 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { IncomingMessage } from 'node:http';
+import type { RelayCore } from '../relay-core.js';
+
+/** The one message event every frame is routed to; the gateway dispatches on the decoded type. */
+export const FRAME_EVENT = 'frame';
+
+type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
+
+/**
+ * Nest's ws adapter, configured for the relay: frames go to one handler undecoded (binary as a
+ * Buffer, text as a string), the frame size limit closes oversized frames with 1009, and the
+ * upgrade is refused for disallowed origins, addresses over their connection cap, and while
+ * draining.
+ */
+export class RelayWsAdapter extends WsAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly core: RelayCore,
+  ) {
+    super(app, { messageParser: (data: unknown) => ({ event: FRAME_EVENT, data }) });
+  }
+
+  override create(port: number, options: Record<string, unknown> = {}) {
+    return super.create(port, {
+      ...options,
+      maxPayload: this.core.config.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      verifyClient: (info: { origin?: string; req: IncomingMessage }, done: VerifyCallback) =>
+        this.verify(info, done),
+    });
+  }
+
+  private verify(info: { origin?: string; req: IncomingMessage }, done: VerifyCallback): void {
+    const { allowedOrigins } = this.core.config.server;
+    const origin = info.origin ?? '';
+    if (
+      allowedOrigins.length > 0 &&
+      !allowedOrigins.includes('*') &&
+      !allowedOrigins.includes(origin)
+    ) {
+      done(false, 403, 'origin not allowed');
+      return;
+    }
+    if (!this.core.readiness().reasons.every((r) => r !== 'draining')) {
+      done(false, 503, 'relay is shutting down');
+      return;
+    }
+    const address = this.core.ips.resolve(
+      info.req.socket.remoteAddress,
+      info.req.headers['x-forwarded-for'],
+    );
+    if (!this.core.cap.allows(address)) {
+      done(false, 429, 'too many connections from this address');
+      return;
+    }
+    done(true);
+  }
+}

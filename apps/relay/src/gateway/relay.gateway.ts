@@ -1,0 +1,72 @@
+import type { ClientMessage } from '@hush/protocol';
+import { ClientType, decodeClientMessage } from '@hush/protocol';
+import { Inject } from '@nestjs/common';
+import type { OnGatewayConnection } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { ConnectionEvent } from '../actors/connection.machine.js';
+import { RelayCore } from '../relay-core.js';
+import { FRAME_EVENT } from './relay-ws.adapter.js';
+
+/**
+ * The WebSocket endpoint. Thin on purpose: decode, validate, hand the event to the connection's
+ * actor. Room rules live in the actors.
+ */
+@WebSocketGateway({ path: '/ws' })
+export class RelayGateway implements OnGatewayConnection {
+  constructor(@Inject(RelayCore) private readonly core: RelayCore) {}
+
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    const address = this.core.ips.resolve(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+    );
+    this.core.sessions.open(socket, address);
+  }
+
+  @SubscribeMessage(FRAME_EVENT)
+  onFrame(@ConnectedSocket() socket: WebSocket, @MessageBody() data: unknown): void {
+    this.core.sessions.get(socket)?.send(frameEvent(data, this.core.config.limits.maxFrameBytes));
+  }
+}
+
+/** Turns one raw frame into the connection event it means. Never throws. */
+export function frameEvent(data: unknown, maxFrameBytes: number): ConnectionEvent {
+  if (!(data instanceof Uint8Array)) return { type: 'TEXT_FRAME' };
+  const decoded = decodeClientMessage(data, maxFrameBytes);
+  return decoded.ok ? toEvent(decoded.value) : { type: 'INVALID', error: decoded.error };
+}
+
+function toEvent(message: ClientMessage): ConnectionEvent {
+  switch (message.type) {
+    case ClientType.CreateRoom:
+      return { type: 'CREATE_ROOM', data: message.data };
+    case ClientType.JoinRoom:
+      return { type: 'JOIN_ROOM', data: message.data };
+    case ClientType.LeaveRoom:
+      return { type: 'LEAVE_ROOM' };
+    case ClientType.Pong:
+      return { type: 'PONG' };
+    case ClientType.Hello:
+      return { type: 'HELLO', data: message.data };
+    case ClientType.SendMessage:
+    case ClientType.Typing:
+    case ClientType.SendReaction:
+    case ClientType.SendFileMeta:
+    case ClientType.SendFileChunk:
+    case ClientType.SendFileComplete:
+    case ClientType.SendFileCancel:
+    case ClientType.SendFileAck:
+      return { type: 'RELAY', message };
+    default: {
+      const unreachable: never = message;
+      return unreachable;
+    }
+  }
+}

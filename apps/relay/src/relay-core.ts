@@ -1,0 +1,122 @@
+import { nanoid } from 'nanoid';
+import type { Backends } from './backends/backends.js';
+import { memoryBackends } from './backends/backends.js';
+import type { RelayConfig } from './config/config.schema.js';
+import { SessionRegistry } from './gateway/session-registry.js';
+import type { Logger } from './logging/logger.js';
+import { RelayMetrics } from './metrics/relay-metrics.js';
+import { RoomDirectory } from './rooms/room-directory.js';
+import { memberColor } from './rooms/member-color.js';
+import { ClientIpResolver } from './security/client-ip.js';
+import { ConnectionCap } from './security/connection-cap.js';
+import { Lockout } from './security/lockout.js';
+
+/** Readiness: false while draining, or while the cluster backend is unreachable. */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+/**
+ * The relay without its framework: everything a replica is, wired from plain classes. Nest only
+ * hosts it (gateway, probes, metrics endpoint); tests can drive it directly.
+ */
+export class RelayCore {
+  readonly directory: RoomDirectory;
+  readonly sessions: SessionRegistry;
+  readonly metrics: RelayMetrics;
+  readonly ips: ClientIpResolver;
+  readonly cap: ConnectionCap;
+  readonly lockout: Lockout;
+  private draining = false;
+
+  constructor(
+    readonly config: RelayConfig,
+    readonly replicaId: string,
+    readonly logger: Logger,
+    readonly backends: Backends,
+  ) {
+    this.metrics = new RelayMetrics(logger, {
+      connections: () => this.sessions.size,
+      rooms: () => this.directory.size,
+      backendUp: () => this.backendHealth().every((h) => h.ok),
+    });
+    this.directory = new RoomDirectory({
+      presence: backends.presence,
+      fanout: backends.fanout,
+      maxMembers: config.limits.maxRoomMembers,
+      expiryWarningSeconds: config.rooms.expiryWarningSeconds,
+      observer: this.metrics,
+      now: Date.now,
+      newMemberId: () => nanoid(16),
+      memberColor,
+    });
+    this.ips = new ClientIpResolver(config.server.trustedProxies);
+    this.cap = new ConnectionCap(config.limits.maxConnectionsPerIp);
+    this.lockout = new Lockout(config.lockout);
+    this.sessions = new SessionRegistry({
+      config,
+      directory: this.directory,
+      lockout: this.lockout,
+      cap: this.cap,
+      metrics: this.metrics,
+      logger,
+    });
+  }
+
+  readiness(): Readiness {
+    const reasons = this.backendHealth().flatMap((h) => (h.ok ? [] : [h.reason]));
+    if (this.draining) reasons.unshift('draining');
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  /**
+   * Graceful drain: readiness fails first, then (after `drainDelayMs`, for load balancers to
+   * notice) every client is closed with 1001, then this replica's cluster state is removed.
+   * Bounded by `shutdownTimeoutMs` overall.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const { drainDelayMs, shutdownTimeoutMs } = this.config.server;
+    const deadline = Date.now() + shutdownTimeoutMs;
+    this.logger.info({ connections: this.sessions.size }, 'draining');
+    await sleep(Math.min(drainDelayMs, shutdownTimeoutMs / 2));
+    this.sessions.drain(1000);
+    const left = await this.sessions.waitUntilEmpty(Math.max(0, deadline - Date.now() - 1000));
+    if (left > 0) {
+      this.logger.warn({ left }, 'terminating connections that did not close in time');
+      this.sessions.terminateAll();
+    }
+    await Promise.race([this.close(), sleep(Math.max(0, deadline - Date.now()))]);
+    this.logger.info('drained');
+  }
+
+  /** Releases the cluster backends (removing this replica's presence). */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.backends.presence.close(), this.backends.fanout.close()]);
+  }
+
+  private backendHealth() {
+    return [this.backends.presence.health(), this.backends.fanout.health()];
+  }
+}
+
+export function createReplicaId(): string {
+  return nanoid(10);
+}
+
+/** The backends the configuration asks for: in-memory without a Redis URL. */
+export async function createBackends(
+  config: RelayConfig,
+  replicaId: string,
+  logger: Logger,
+): Promise<Backends> {
+  if (config.redis.url === undefined) return memoryBackends(replicaId);
+  const { redisBackends } = await import('./backends/redis.backends.js');
+  return redisBackends(config.redis, replicaId, logger);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
