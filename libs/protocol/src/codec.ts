@@ -16,21 +16,38 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 const INT32_MIN = -0x8000_0000;
 const UINT32_MAX = 0xffff_ffff;
 
+/** The value as it goes on the wire: big integers as BigInt (int64), maps without undefined. */
 function wireValue(value: unknown): unknown {
-  return typeof value === 'number' &&
-    Number.isSafeInteger(value) &&
-    (value > UINT32_MAX || value < INT32_MIN)
-    ? BigInt(value)
-    : value;
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && (value > UINT32_MAX || value < INT32_MIN)
+      ? BigInt(value)
+      : value;
+  }
+  if (Array.isArray(value)) return value.map(wireValue);
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    return wireMap(value);
+  }
+  return value;
 }
 
-/** Encodes one message as a binary frame `{type, data}`. Undefined fields are left out. */
-export function encode(message: Message): Uint8Array {
-  const data: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(message.data)) {
-    if (value !== undefined) data[key] = wireValue(value);
+function wireMap(map: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(map) as [string, unknown][]) {
+    if (value !== undefined) out[key] = wireValue(value);
   }
-  return packr.pack({ type: message.type, data });
+  return out;
+}
+
+/**
+ * Encodes one message as a binary frame `{type, data}`. Undefined fields are left out, at any
+ * depth. The result may be a view into a shared buffer: send the view, never its `.buffer`.
+ */
+export function encode(message: Message): Uint8Array {
+  return packr.pack({ type: message.type, data: wireMap(message.data) });
 }
 
 /** Decodes MessagePack bytes to an unchecked value. Never throws. */

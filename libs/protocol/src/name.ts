@@ -4,8 +4,14 @@ import { NAME_MAX_CODE_POINTS, NAME_MIN_CODE_POINTS } from './limits.js';
 const FORBIDDEN = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 
 /**
- * Trims a nickname and checks it: 1–20 code points, no control characters. Returns the trimmed
- * name, or `undefined` when it is not acceptable.
+ * Code points that render as nothing (zero-width space, soft hyphen, joiners, variation
+ * selectors, Hangul fillers…). Unicode's NFKC_Casefold drops them for caseless matching.
+ */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * Trims a nickname and checks it: 1–20 code points, no control characters, at least one visible
+ * character. Returns the trimmed name, or `undefined` when it is not acceptable.
  */
 export function normalizeName(
   raw: string,
@@ -16,10 +22,24 @@ export function normalizeName(
   if (length < NAME_MIN_CODE_POINTS || length > maxCodePoints || FORBIDDEN.test(name)) {
     return undefined;
   }
+  // A name made only of invisible code points would look empty, yet pass the length check.
+  if (nameKey(name).trim() === '') return undefined;
   return name;
 }
 
-/** The key under which two nicknames collide: case-insensitive, Unicode-normalised. */
+/**
+ * The key under which two nicknames collide: Unicode-normalised (NFKC), invisible code points
+ * removed and case-folded, so "Alice", "ALICE", "Ａｌｉｃｅ" and "Alice" + U+200B share a key, as do
+ * "Straße" and "STRASSE". Look-alike letters from other scripts are not folded together.
+ */
 export function nameKey(name: string): string {
-  return name.normalize('NFKC').toLocaleLowerCase('en-US');
+  // Lower, upper, lower approximates Unicode full case folding (ẞ, ß and SS agree; so do σ and ς),
+  // which a lone toLowerCase misses.
+  return name
+    .normalize('NFKC')
+    .replace(INVISIBLE, '')
+    .toLowerCase()
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC');
 }

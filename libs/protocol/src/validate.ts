@@ -65,7 +65,7 @@ class Fields {
       throw new FieldError('bad_field', `"${key}" must be a non-negative integer`);
     }
     if (value > max) throw new FieldError('bad_field', `"${key}" must be at most ${max}`);
-    return value;
+    return value + 0; // -0 (a float64 on the wire) reads as 0, so it re-encodes as it reads
   }
 
   optionalUint(key: string, max?: number): number | undefined {
@@ -77,7 +77,7 @@ class Fields {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new FieldError('bad_field', `"${key}" must be a non-negative number`);
     }
-    return value;
+    return value + 0;
   }
 
   bool(key: string): boolean {
@@ -152,8 +152,9 @@ class Fields {
       throw new FieldError('oversized_field', `"${key}" has more than ${maxItems} items`);
     }
     return value.map((item: unknown) => {
-      if (typeof item !== 'string' || item.length > maxLength) {
-        throw new FieldError('bad_field', `"${key}" must hold strings of at most ${maxLength}`);
+      if (typeof item !== 'string') throw new FieldError('bad_field', `"${key}" must hold strings`);
+      if (item.length > maxLength) {
+        throw new FieldError('oversized_field', `"${key}" holds a string longer than ${maxLength}`);
       }
       return item;
     });
