@@ -3,6 +3,7 @@ import type { ClientMessage, Message, ServerMessage } from './messages.js';
 import type { Result } from './errors.js';
 import { protocolError } from './errors.js';
 import { MAX_FRAME_BYTES } from './limits.js';
+import type { ClientLimits } from './validate.js';
 import { parseClientMessage, parseServerMessage } from './validate.js';
 
 /**
@@ -72,9 +73,10 @@ export function decodeFrame(
 export function decodeClientMessage(
   bytes: Uint8Array,
   maxBytes: number = MAX_FRAME_BYTES,
+  limits?: ClientLimits,
 ): Result<ClientMessage> {
   const frame = decodeFrame(bytes, maxBytes);
-  return frame.ok ? parseClientMessage(frame.value) : frame;
+  return frame.ok ? parseClientMessage(frame.value, limits) : frame;
 }
 
 /** Decodes and validates a frame sent by a server. Never throws. */

@@ -5,4 +5,5 @@ export * from './limits.js';
 export * from './message-types.js';
 export * from './messages.js';
 export * from './name.js';
-export { parseClientMessage, parseServerMessage } from './validate.js';
+export type { ClientLimits } from './validate.js';
+export { DEFAULT_CLIENT_LIMITS, parseClientMessage, parseServerMessage } from './validate.js';

@@ -909,3 +909,25 @@ describe('parseClientMessage and parseServerMessage', () => {
     expect(result.ok && result.value.data).toStrictEqual({ t: 42 });
   });
 });
+
+describe('configured client limits', () => {
+  const create = (name: string, expiry: number) => ({
+    type: ClientType.CreateRoom,
+    data: { name, password: '', ephemeral: 0, expiry },
+  });
+
+  it('rejects nicknames longer than a relay-configured maximum, and accepts longer ones when allowed', () => {
+    const strict = { nameMaxCodePoints: 5, maxExpirySeconds: 60 };
+    const tooLong = parseClientMessage(create('abcdef', 0), strict);
+    expect(tooLong.ok === false && tooLong.error.reason).toBe('bad_name');
+    const loose = { nameMaxCodePoints: 30, maxExpirySeconds: 60 };
+    expect(parseClientMessage(create('a'.repeat(30), 0), loose).ok).toBe(true);
+  });
+
+  it('rejects an expiry above the relay-configured maximum', () => {
+    const limits = { nameMaxCodePoints: 20, maxExpirySeconds: 3600 };
+    expect(parseClientMessage(create('al', 3600), limits).ok).toBe(true);
+    const tooLong = parseClientMessage(create('al', 3601), limits);
+    expect(tooLong.ok === false && tooLong.error.reason).toBe('bad_field');
+  });
+});

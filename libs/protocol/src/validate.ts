@@ -29,7 +29,10 @@ function isMap(value: unknown): value is Record<string, unknown> {
 
 /** Typed access to the fields of a `data` map. Every accessor checks type and bounds. */
 class Fields {
-  constructor(private readonly data: Record<string, unknown>) {}
+  constructor(
+    private readonly data: Record<string, unknown>,
+    private readonly limits: ClientLimits = DEFAULT_CLIENT_LIMITS,
+  ) {}
 
   private has(key: string): boolean {
     return Object.hasOwn(this.data, key) && this.data[key] !== undefined && this.data[key] !== null;
@@ -119,14 +122,19 @@ class Fields {
   }
 
   name(key: string): string {
-    const name = normalizeName(this.string(key, 256));
+    const max = this.limits.nameMaxCodePoints;
+    const name = normalizeName(this.string(key, 256), max);
     if (name === undefined) {
       throw new FieldError(
         'bad_name',
-        `"${key}" must be ${L.NAME_MIN_CODE_POINTS}-${L.NAME_MAX_CODE_POINTS} characters without control characters`,
+        `"${key}" must be ${L.NAME_MIN_CODE_POINTS}-${max} characters without control characters`,
       );
     }
     return name;
+  }
+
+  expiry(key: string): number {
+    return this.uint(key, this.limits.maxExpirySeconds);
   }
 
   roomId(key: string): string {
@@ -205,7 +213,7 @@ function clientData(type: ClientMessage['type'], f: Fields): ClientMessage {
           name: f.name('name'),
           password: f.password('password'),
           ephemeral: f.uint('ephemeral', L.MAX_EPHEMERAL_SECONDS),
-          expiry: f.uint('expiry', L.MAX_EXPIRY_SECONDS),
+          expiry: f.expiry('expiry'),
         },
       };
     case ClientType.JoinRoom:
@@ -404,6 +412,7 @@ function parseEnvelope<T, K extends number>(
   isType: (t: number) => t is K,
   readData: (type: K, fields: Fields) => T,
   emptyDataAllowed: (type: K) => boolean,
+  limits?: ClientLimits,
 ): Result<T> {
   if (!isMap(value)) return fail('bad_envelope', 'a frame must be a map {type, data}');
   const type = value['type'];
@@ -415,7 +424,7 @@ function parseEnvelope<T, K extends number>(
   if ((data === undefined || data === null) && emptyDataAllowed(type)) data = {};
   if (!isMap(data)) return fail('bad_envelope', '"data" must be a map', type);
   try {
-    return { ok: true, value: readData(type, new Fields(data)) };
+    return { ok: true, value: readData(type, new Fields(data, limits)) };
   } catch (error) {
     if (error instanceof FieldError) return fail(error.reason, error.message, type);
     throw error;
@@ -430,12 +439,28 @@ function fail(
   return { ok: false, error: protocolError(reason, message, type) };
 }
 
+/** Bounds a relay may configure differently from the protocol defaults. */
+export interface ClientLimits {
+  /** Longest nickname, in code points after trimming. */
+  nameMaxCodePoints: number;
+  /** Longest room expiry a client may ask for, in seconds. */
+  maxExpirySeconds: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({
+  nameMaxCodePoints: L.NAME_MAX_CODE_POINTS,
+  maxExpirySeconds: L.MAX_EXPIRY_SECONDS,
+});
+
 /**
  * Turns a decoded value of unknown shape into a typed client message, or a typed error.
  * Never throws for any input.
  */
-export function parseClientMessage(value: unknown): Result<ClientMessage> {
-  return parseEnvelope(value, isClientType, clientData, (t) => t === ClientType.LeaveRoom);
+export function parseClientMessage(
+  value: unknown,
+  limits: ClientLimits = DEFAULT_CLIENT_LIMITS,
+): Result<ClientMessage> {
+  return parseEnvelope(value, isClientType, clientData, (t) => t === ClientType.LeaveRoom, limits);
 }
 
 /** Turns a decoded value into a typed server message (for clients). Never throws for any input. */

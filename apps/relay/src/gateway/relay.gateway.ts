@@ -1,4 +1,4 @@
-import type { ClientMessage } from '@hush/protocol';
+import type { ClientLimits, ClientMessage } from '@hush/protocol';
 import { ClientType, decodeClientMessage } from '@hush/protocol';
 import { Inject } from '@nestjs/common';
 import type { OnGatewayConnection } from '@nestjs/websockets';
@@ -32,14 +32,17 @@ export class RelayGateway implements OnGatewayConnection {
 
   @SubscribeMessage(FRAME_EVENT)
   onFrame(@ConnectedSocket() socket: WebSocket, @MessageBody() data: unknown): void {
-    this.core.sessions.get(socket)?.send(frameEvent(data, this.core.config.limits.maxFrameBytes));
+    this.core.sessions.get(socket)?.send(frameEvent(data, this.core.config.limits));
   }
 }
 
 /** Turns one raw frame into the connection event it means. Never throws. */
-export function frameEvent(data: unknown, maxFrameBytes: number): ConnectionEvent {
+export function frameEvent(
+  data: unknown,
+  limits: ClientLimits & { maxFrameBytes: number },
+): ConnectionEvent {
   if (!(data instanceof Uint8Array)) return { type: 'TEXT_FRAME' };
-  const decoded = decodeClientMessage(data, maxFrameBytes);
+  const decoded = decodeClientMessage(data, limits.maxFrameBytes, limits);
   return decoded.ok ? toEvent(decoded.value) : { type: 'INVALID', error: decoded.error };
 }
 
