@@ -15,9 +15,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const relay = await startRelay(config);
-  process.stdout.write(
-    `Hush relay on ${relay.url}  (WebSocket ${relay.url.replace(/^http/, 'ws')}/ws)\n`,
-  );
+  // Containers collect stdout as JSON lines; a person at a terminal also gets one readable line.
+  if (process.stdout.isTTY) {
+    process.stdout.write(
+      `Hush relay on ${relay.url}  (WebSocket ${relay.url.replace(/^http/, 'ws')}/ws)\n`,
+    );
+  }
   const stop = (signal: NodeJS.Signals) => {
     relay.core.logger.info({ signal }, 'shutting down');
     relay.stop().then(
