@@ -98,6 +98,11 @@ export interface ConnectionContext {
   memberId: string | undefined;
   /** The one outgoing file transfer this connection may have. */
   transferId: string | undefined;
+  /**
+   * Counts admission requests, so the late answer to an abandoned one is not taken for the
+   * answer to the current one.
+   */
+  admission: number;
 }
 
 const SUPPORTED: ReadonlySet<string> = new Set(Object.values(Feature));
@@ -174,6 +179,7 @@ export const connectionMachine = setup({
     tooManyInvalid: ({ context }) => !context.rate.take('invalid', context.io.now()),
   },
   actions: {
+    countAdmission: assign({ admission: ({ context }) => context.admission + 1 }),
     requestAdmission: ({ context, event, self }) => {
       const request: RoomRequest | undefined =
         event.type === 'CREATE_ROOM'
@@ -198,6 +204,15 @@ export const connectionMachine = setup({
               }
             : undefined;
       if (request === undefined) return;
+      const ticket = context.admission;
+      const awaited = (): boolean => {
+        const snapshot = self.getSnapshot();
+        return (
+          snapshot.status === 'active' &&
+          snapshot.context.admission === ticket &&
+          snapshot.matches({ active: { session: 'joining' } })
+        );
+      };
       const link: MemberLink = {
         features: context.features,
         deliver: (frame) => context.io.deliver(frame),
@@ -205,17 +220,13 @@ export const connectionMachine = setup({
       };
       context.io.join(request, link, {
         accept: (admitted) => {
-          const snapshot = self.getSnapshot();
-          if (
-            snapshot.status !== 'active' ||
-            !snapshot.matches({ active: { session: 'joining' } })
-          ) {
-            return false;
-          }
+          if (!awaited()) return false;
           self.send({ type: 'ADMITTED', ...admitted });
           return true;
         },
-        reject: (code, message) => self.send({ type: 'ADMISSION_FAILED', code, message }),
+        reject: (code, message) => {
+          if (awaited()) self.send({ type: 'ADMISSION_FAILED', code, message });
+        },
       });
     },
     enterRoom: assign(({ event }) => {
@@ -320,6 +331,7 @@ export const connectionMachine = setup({
     roomId: undefined,
     memberId: undefined,
     transferId: undefined,
+    admission: 0,
   }),
   initial: 'active',
   states: {
@@ -347,12 +359,12 @@ export const connectionMachine = setup({
                 CREATE_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
-                  { target: 'joining', actions: 'requestAdmission' },
+                  { target: 'joining', actions: ['countAdmission', 'requestAdmission'] },
                 ],
                 JOIN_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
-                  { target: 'joining', actions: 'requestAdmission' },
+                  { target: 'joining', actions: ['countAdmission', 'requestAdmission'] },
                 ],
                 LEAVE_ROOM: { actions: 'notInRoom' },
                 RELAY: { actions: 'notInRoom' },

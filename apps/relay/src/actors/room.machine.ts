@@ -90,8 +90,11 @@ export interface RoomContext {
   queued: readonly JoinEvent[];
   /** Admissions in flight at the presence store. */
   admitting: number;
-  /** Transfers sent by local members: transfer id → sender member id. */
-  transfers: ReadonlyMap<string, string>;
+  /**
+   * Transfers sent by local members: transfer id → sender member ids. Transfer ids are chosen by
+   * clients, so two members may use the same one; neither may take the other's transfer over.
+   */
+  transfers: ReadonlyMap<string, ReadonlySet<string>>;
   /** Receives this room's envelopes from other replicas. */
   listener: EnvelopeListener;
 }
@@ -190,8 +193,33 @@ function assertNever(value: never): never {
   throw new Error(`unhandled relayed message ${JSON.stringify(value)}`);
 }
 
-function transfersWithout(transfers: ReadonlyMap<string, string>, memberId: string) {
-  return new Map([...transfers].filter(([, sender]) => sender !== memberId));
+type Transfers = RoomContext['transfers'];
+
+/** The local members sending transfer `transferId`. */
+function transferSenders(context: RoomContext, transferId: string): LocalMember[] {
+  return [...(context.transfers.get(transferId) ?? [])].flatMap((id) => {
+    const member = context.members.get(id);
+    return member === undefined ? [] : [member];
+  });
+}
+
+/** `transfers` with `sender`'s transfer `transferId` started (`sending`) or ended. */
+function withTransfer(transfers: Transfers, transferId: string, sender: string, sending: boolean) {
+  const next = new Map(transfers);
+  const senders = new Set(next.get(transferId));
+  if (sending) senders.add(sender);
+  else senders.delete(sender);
+  if (senders.size === 0) next.delete(transferId);
+  else next.set(transferId, senders);
+  return next;
+}
+
+function transfersWithout(transfers: Transfers, memberId: string): Transfers {
+  let next = transfers;
+  for (const [transferId, senders] of transfers) {
+    if (senders.has(memberId)) next = withTransfer(next, transferId, memberId, false);
+  }
+  return next;
 }
 
 function admissionCode(error: unknown): { code: ErrorCode; message: string } {
@@ -316,24 +344,24 @@ export const roomMachine = setup({
       const origin = context.io.fanout.replicaId;
       if (message.type === ClientType.SendFileAck) {
         const { transferId } = message.data;
-        const owner = context.members.get(context.transfers.get(transferId) ?? '');
-        if (owner !== undefined) owner.link.deliver(frame);
-        else publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
+        const owners = transferSenders(context, transferId);
+        for (const owner of owners) owner.link.deliver(frame);
+        if (owners.length === 0) {
+          publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
+        }
       } else {
         deliverLocal(context, frame, sender.id);
         publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
       }
-      if (message.type === ClientType.SendFileMeta) {
-        enqueue.assign({
-          transfers: new Map([...context.transfers, [message.data.transferId, sender.id]]),
-        });
-      } else if (
+      if (
+        message.type === ClientType.SendFileMeta ||
         message.type === ClientType.SendFileComplete ||
         message.type === ClientType.SendFileCancel
       ) {
-        const transfers = new Map(context.transfers);
-        transfers.delete(message.data.transferId);
-        enqueue.assign({ transfers });
+        const sending = message.type === ClientType.SendFileMeta;
+        enqueue.assign({
+          transfers: withTransfer(context.transfers, message.data.transferId, sender.id, sending),
+        });
       }
       context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
     }),
@@ -343,8 +371,9 @@ export const roomMachine = setup({
       if (envelope.kind === 'broadcast') {
         deliverLocal(context, envelope.frame, envelope.exclude);
       } else {
-        const owner = context.transfers.get(envelope.transferId);
-        if (owner !== undefined) context.members.get(owner)?.link.deliver(envelope.frame);
+        for (const owner of transferSenders(context, envelope.transferId)) {
+          owner.link.deliver(envelope.frame);
+        }
       }
     },
     leave: enqueueActions(({ context, event, enqueue }) => {
@@ -354,8 +383,8 @@ export const roomMachine = setup({
       const members = new Map(context.members);
       members.delete(member.id);
       const rest = { ...context, members };
-      for (const [transferId, sender] of context.transfers) {
-        if (sender === member.id) {
+      for (const [transferId, senders] of context.transfers) {
+        if (senders.has(member.id)) {
           broadcast(rest, {
             type: ServerType.RelayFileCancel,
             data: { senderId: member.id, transferId },

@@ -11,7 +11,7 @@ type VerifyCallback = (result: boolean, code?: number, message?: string) => void
 /**
  * Nest's ws adapter, configured for the relay: frames go to one handler undecoded (binary as a
  * Buffer, text as a string), the frame size limit closes oversized frames with 1009, and the
- * upgrade is refused for disallowed origins, addresses over their connection cap, and while
+ * upgrade is refused for disallowed browser origins, addresses over their connection cap, and while
  * draining.
  */
 export class RelayWsAdapter extends WsAdapter {
@@ -34,8 +34,11 @@ export class RelayWsAdapter extends WsAdapter {
 
   private verify(info: { origin?: string; req: IncomingMessage }, done: VerifyCallback): void {
     const { allowedOrigins } = this.core.config.server;
-    const origin = info.origin ?? '';
+    // Browsers always send Origin; the allowlist keeps other sites' pages out. Terminal clients
+    // (the Arthas Go CLI, ours) send none and could forge any, so a missing Origin is not refused.
+    const { origin } = info;
     if (
+      origin !== undefined &&
       allowedOrigins.length > 0 &&
       !allowedOrigins.includes('*') &&
       !allowedOrigins.includes(origin)

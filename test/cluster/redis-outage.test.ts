@@ -1,0 +1,155 @@
+/**
+ * Redis goes away and comes back empty (the test server keeps no data across a restart): the
+ * replicas stay up, report the degradation on /readyz only, and restore subscriptions and
+ * presence on their own.
+ */
+import { ClientType, ErrorCode, ServerType } from '@hush/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningRelay } from '../../apps/relay/src/relay.js';
+import { clusterConfig, eventually, httpStatus } from '../support/cluster.js';
+import { command, startRedis, type TestRedis } from '../support/redis.js';
+import { startTestRelay } from '../support/relay.js';
+import { createRoom, joinRoom, TestClient } from '../support/test-client.js';
+
+let redis: TestRedis;
+let a: RunningRelay;
+let b: RunningRelay;
+let late: RunningRelay | undefined;
+const clients: TestClient[] = [];
+const config = () => clusterConfig({ url: redis.url, selfCheckMs: 1_000 });
+
+beforeAll(async () => {
+  redis = await startRedis();
+  [a, b] = await Promise.all([startTestRelay(config()), startTestRelay(config())]);
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await Promise.all([a, b, late].map((relay) => relay?.stop()));
+  await redis?.stop();
+});
+
+function track<T extends { client: TestClient }>(value: T): T {
+  clients.push(value.client);
+  return value;
+}
+
+const statuses = (path: string) => Promise.all([a, b].map((relay) => httpStatus(relay.url, path)));
+
+describe('a Redis outage', () => {
+  it('degrades readiness only, then restores delivery and presence without restarting replicas', async () => {
+    await eventually('both replicas ready', async () =>
+      (await statuses('/readyz')).every((status) => status === 200),
+    );
+    const alice = track(await createRoom(a.url, 'alice'));
+    const bob = track(await joinRoom(b.url, alice.roomId, 'bob'));
+    await alice.client.next(ServerType.MemberJoined);
+
+    // Liveness is sampled all along the outage.
+    const liveness: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        liveness.push(...(await statuses('/healthz')));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+
+    const runId = async () =>
+      /run_id:(\w+)/.exec(String(await command(redis.host, redis.port, ['INFO', 'server'])))?.[1];
+    const before = await runId();
+    try {
+      await redis.pause();
+      await eventually('both replicas unready', async () =>
+        (await statuses('/readyz')).every((status) => status === 503),
+      );
+      const body = (await (await fetch(`${a.url}/readyz`)).json()) as { reasons: string[] };
+      expect(body.reasons.join(' ')).toMatch(/redis/);
+
+      // While Redis is down a sender learns that the others may have missed the message, and a
+      // join is refused as unavailable rather than left hanging.
+      alice.client.send({ type: ClientType.SendMessage, data: { iv: 'aXY', ciphertext: 'lost' } });
+      expect((await alice.client.next(ServerType.Error)).data.code).toBe(ErrorCode.Unavailable);
+      const refused = await TestClient.connect(a.url);
+      clients.push(refused);
+      refused.send({
+        type: ClientType.JoinRoom,
+        data: { roomId: alice.roomId, name: 'eve', password: '' },
+      });
+      expect((await refused.next(ServerType.Error)).data.code).toBe(ErrorCode.Unavailable);
+
+      await redis.resume();
+      // A new server process without persistence: everything the replicas had written is gone.
+      expect(await runId()).not.toBe(before);
+      await eventually(
+        'both replicas ready again',
+        async () => (await statuses('/readyz')).every((status) => status === 200),
+        20_000,
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(liveness.length).toBeGreaterThan(5);
+    expect(liveness.every((status) => status === 200)).toBe(true);
+
+    // Delivery resumes both ways on the same connections.
+    alice.client.send({ type: ClientType.SendMessage, data: { iv: 'aXY', ciphertext: 'back-a' } });
+    expect((await bob.client.next(ServerType.RelayMessage)).data.ciphertext).toBe('back-a');
+    bob.client.send({ type: ClientType.SendMessage, data: { iv: 'aXY', ciphertext: 'back-b' } });
+    expect((await alice.client.next(ServerType.RelayMessage)).data.ciphertext).toBe('back-b');
+    expect(
+      bob.client
+        .messages()
+        .some((m) => m.type === ServerType.RelayMessage && m.data.ciphertext === 'lost'),
+    ).toBe(false);
+
+    // Presence came back: newcomers on either replica see the members from before the outage.
+    const carol = track(await joinRoom(a.url, alice.roomId, 'carol'));
+    expect(carol.joined.data.members.map((m) => m.name).sort()).toEqual(['alice', 'bob', 'carol']);
+    const dave = track(await joinRoom(b.url, alice.roomId, 'dave'));
+    expect(dave.joined.data.members.map((m) => m.name).sort()).toEqual([
+      'alice',
+      'bob',
+      'carol',
+      'dave',
+    ]);
+    // ...and the rules with it: bob's nickname is still taken.
+    const clash = await TestClient.connect(a.url);
+    clients.push(clash);
+    clash.send({
+      type: ClientType.JoinRoom,
+      data: { roomId: alice.roomId, name: 'BOB', password: '' },
+    });
+    expect((await clash.next(ServerType.Error)).data.code).toBe(ErrorCode.NameTaken);
+  });
+});
+
+describe('a replica started while Redis is down', () => {
+  it('serves probes unready, then connects and becomes ready when Redis appears', async () => {
+    await redis.pause();
+    try {
+      late = await startTestRelay(config());
+      expect(await httpStatus(late.url, '/readyz')).toBe(503);
+      expect(await httpStatus(late.url, '/healthz')).toBe(200);
+    } finally {
+      await redis.resume();
+    }
+    const replica = late;
+    await eventually(
+      'the late replica to become ready',
+      async () => (await httpStatus(replica.url, '/readyz')) === 200,
+      20_000,
+    );
+    await eventually(
+      'the others to be ready again',
+      async () => (await statuses('/readyz')).every((status) => status === 200),
+      20_000,
+    );
+    const host = track(await createRoom(replica.url, 'host'));
+    const guest = track(await joinRoom(a.url, host.roomId, 'guest'));
+    expect(guest.joined.data.members.map((m) => m.name).sort()).toEqual(['guest', 'host']);
+    guest.client.send({ type: ClientType.SendMessage, data: { iv: 'aXY', ciphertext: 'hello' } });
+    expect((await host.client.next(ServerType.RelayMessage)).data.ciphertext).toBe('hello');
+  });
+});
