@@ -10,7 +10,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
@@ -21,7 +24,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', '@nestjs/*'], message: 'libs run in browsers: no Node built-ins, no Nest.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', '@nestjs/*'],
+              message: 'libs run in browsers: no Node built-ins, no Nest.',
+            },
+          ],
+        },
       ],
     },
   },
