@@ -256,6 +256,7 @@ const modelOptions = {
 /** Drives one model event into the live actor the way the relay would produce it. */
 async function execute(h: Harness, event: ConnectionEvent): Promise<void> {
   const latest = h.effects.joins.at(-1);
+  const active = h.actor.getSnapshot().status === 'active';
   switch (event.type as string) {
     case 'ADMITTED': {
       if (latest === undefined) return;
@@ -272,19 +273,22 @@ async function execute(h: Harness, event: ConnectionEvent): Promise<void> {
       return;
     }
     case 'ROOM_CLOSED':
+      // A room only reaches a connection it seated; a closed one is no longer seated anywhere.
+      if (!active) return;
       latest?.link.roomClosed('expired');
       await new Promise<void>((resolve) => queueMicrotask(resolve));
       return;
     case 'PONG':
-      h.pong();
+      if (active) h.pong();
       return;
     case AFTER.pingInterval:
       h.advance(h.untilNextPing());
       return;
     // The deadlines are raised as the events their timers would send: moving the clock that far
     // would fire the other timers too. When they fire is pinned by the tests further down.
+    // Nothing reaches a closed connection: the registry forgets its socket.
     default:
-      h.actor.send(event);
+      if (active) h.actor.send(event);
   }
 }
 
