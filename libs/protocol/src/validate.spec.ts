@@ -931,3 +931,24 @@ describe('configured client limits', () => {
     expect(tooLong.ok === false && tooLong.error.reason).toBe('bad_field');
   });
 });
+
+describe('opaque string fields', () => {
+  it('rejects a string that is not ASCII, so what is relayed is byte-for-byte what was sent', () => {
+    // 0xa2 then 0xff 0xfe: a msgpack str of two bytes that are not UTF-8.
+    const frame = fromHex(
+      '82 a4 74 79 70 65 03 a4 64 61 74 61 82 a2 69 76 a2 ff fe aa 63 69 70 68 65 72 74 65 78 74 a1 41',
+    );
+    const decoded = decodeClientMessage(frame);
+    expect(decoded.ok === false && decoded.error.reason).toBe('bad_field');
+    const accented = parseClientMessage({ type: 3, data: { iv: 'café', ciphertext: 'QQ' } });
+    expect(accented.ok === false && accented.error.message).toMatch(/ASCII/);
+  });
+
+  it('accepts base64url strings and binary', () => {
+    const ok = parseClientMessage({
+      type: 3,
+      data: { iv: 'AAECAw-_', ciphertext: new Uint8Array([0, 255]) },
+    });
+    expect(ok.ok).toBe(true);
+  });
+});

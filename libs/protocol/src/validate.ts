@@ -27,6 +27,8 @@ function isMap(value: unknown): value is Record<string, unknown> {
   );
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Typed access to the fields of a `data` map. Every accessor checks type and bounds. */
 class Fields {
   constructor(
@@ -100,6 +102,11 @@ class Fields {
       if (value.length === 0) throw new FieldError('bad_field', `"${key}" must not be empty`);
       if (value.length > max) {
         throw new FieldError('oversized_field', `"${key}" is longer than ${max}`);
+      }
+      // A string that is not plain ASCII could have been invalid UTF-8 on the wire, decoded with
+      // replacement characters; relaying it would not be byte-for-byte. base64url is ASCII.
+      if (typeof value === 'string' && !PRINTABLE_ASCII.test(value)) {
+        throw new FieldError('bad_field', `"${key}" must be ASCII text (base64url) or binary`);
       }
       return value;
     }
