@@ -264,7 +264,7 @@ describe('embedded relay: rooms over real WebSockets', () => {
         { iv: b64(12), ciphertext: b64(100) },
         { iv: bin(12), ciphertext: bin(100) },
         { iv: b64(12), ciphertext: bin(90 * 1024) },
-        { iv: bin(12), ciphertext: 'not base64 at all: ünïcödé ✓ 🙂' },
+        { iv: bin(12), ciphertext: 'not base64 at all, but ASCII: ~!@#$%^&*()' },
         { iv: new Uint8Array([0, 0, 0]), ciphertext: new Uint8Array([255, 0, 255]) },
       ];
       for (const data of cases) alice.client.send({ type: ClientType.SendMessage, data });
@@ -279,6 +279,19 @@ describe('embedded relay: rooms over real WebSockets', () => {
         const encoded = Buffer.from(rawFrame(sent.ciphertext));
         expect(frames.some((frame) => frame.includes(encoded))).toBe(true);
       }
+    });
+
+    it('refuses a string field that is not ASCII (it could not be relayed byte-for-byte) and relays nothing', async () => {
+      const alice = track(await connectAndCreate(url, 'alice'));
+      const bob = track(await connectAndJoin(url, alice.roomId, 'bob'));
+      alice.client.send({
+        type: ClientType.SendMessage,
+        data: { iv: b64(12), ciphertext: 'ünïcödé ✓ 🙂' },
+      });
+      const error = await alice.client.next(ServerType.Error);
+      expect(error.data.code).toBe(ErrorCode.InvalidMessage);
+      expect(error.data.msg).toMatch(/ASCII/);
+      expect(await bob.client.quietFor(300, ServerType.RelayMessage)).toEqual([]);
     });
   });
 

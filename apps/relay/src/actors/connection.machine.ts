@@ -15,10 +15,10 @@ import {
   PROTOCOL_VERSION,
   ServerType,
 } from '@hush/protocol';
-import { assertEvent, assign, enqueueActions, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
-import type { RateLimit } from '../security/rate-limiter.js';
-import { RateLimiter } from '../security/rate-limiter.js';
+import type { Bucket, RateLimit } from '../security/rate-limiter.js';
+import { hasToken, takeToken } from '../security/rate-limiter.js';
 import type { RelayedMessage } from './room.machine.js';
 
 /** Per-connection budgets. `invalid` counts rejected frames before the socket is closed. */
@@ -90,7 +90,8 @@ export type ConnectionEvent =
 
 export interface ConnectionContext {
   io: ConnectionIo;
-  rate: RateLimiter<RateKind>;
+  /** Token buckets per kind of traffic (see `io.rate` for the budgets). */
+  rate: Readonly<Partial<Record<RateKind, Bucket>>>;
   /** Features granted by Hello; empty for clients that never negotiated. */
   features: ReadonlySet<Feature>;
   negotiated: boolean;
@@ -118,6 +119,17 @@ function rateKindOf(message: RelayedMessage): RateKind | undefined {
   return message.type in RELAY_RATE
     ? RELAY_RATE[message.type as keyof typeof RELAY_RATE]
     : undefined;
+}
+
+function budgetSpent(context: ConnectionContext, kind: RateKind): boolean {
+  return !hasToken(context.io.rate[kind], context.rate[kind], context.io.now());
+}
+
+function spend(context: ConnectionContext, kind: RateKind): ConnectionContext['rate'] {
+  return {
+    ...context.rate,
+    [kind]: takeToken(context.io.rate[kind], context.rate[kind], context.io.now()),
+  };
 }
 
 function sendError(context: ConnectionContext, code: ErrorCodeType, msg: string): void {
@@ -174,12 +186,20 @@ export const connectionMachine = setup({
   },
   guards: {
     lockedOut: ({ context }) => context.io.lockedOut(),
-    joinBudgetSpent: ({ context }) => !context.rate.take('join', context.io.now()),
+    joinBudgetSpent: ({ context }) => budgetSpent(context, 'join'),
     negotiated: ({ context }) => context.negotiated,
-    tooManyInvalid: ({ context }) => !context.rate.take('invalid', context.io.now()),
+    tooManyInvalid: ({ context }) => budgetSpent(context, 'invalid'),
+    transferViolation: ({ context, event }) =>
+      event.type === 'RELAY' && transferViolation(context, event.message) !== undefined,
+    relayBudgetSpent: ({ context, event }) => {
+      const kind = event.type === 'RELAY' ? rateKindOf(event.message) : undefined;
+      return kind !== undefined && budgetSpent(context, kind);
+    },
   },
   actions: {
     countAdmission: assign({ admission: ({ context }) => context.admission + 1 }),
+    spendJoin: assign({ rate: ({ context }) => spend(context, 'join') }),
+    spendInvalid: assign({ rate: ({ context }) => spend(context, 'invalid') }),
     requestAdmission: ({ context, event, self }) => {
       const request: RoomRequest | undefined =
         event.type === 'CREATE_ROOM'
@@ -233,12 +253,12 @@ export const connectionMachine = setup({
       assertEvent(event, 'ADMITTED');
       return { roomId: event.roomId, memberId: event.memberId };
     }),
-    leaveRoom: assign(({ context }) => {
+    leaveRoom: ({ context }) => {
       if (context.roomId !== undefined && context.memberId !== undefined) {
         context.io.leave(context.roomId, context.memberId);
       }
-      return { roomId: undefined, memberId: undefined, transferId: undefined };
-    }),
+    },
+    forgetRoom: assign({ roomId: undefined, memberId: undefined, transferId: undefined }),
     admissionFailed: ({ context, event }) => {
       assertEvent(event, 'ADMISSION_FAILED');
       if (event.code === ErrorCode.RoomNotFound || event.code === ErrorCode.WrongPassword) {
@@ -257,38 +277,49 @@ export const connectionMachine = setup({
     notInRoom: ({ context }) => sendError(context, ErrorCode.NotInRoom, 'not in a room'),
     alreadyInRoom: ({ context }) =>
       sendError(context, ErrorCode.AlreadyInRoom, 'already in a room; leave it first'),
-    relay: enqueueActions(({ context, event, enqueue }) => {
+    rejectTransfer: ({ context, event }) => {
       assertEvent(event, 'RELAY');
-      const { message } = event;
-      const { roomId, memberId } = context;
-      if (roomId === undefined || memberId === undefined) return;
-      const violation = transferViolation(context, message);
-      if (violation !== undefined) {
-        sendError(context, ErrorCode.TransferRejected, violation);
-        return;
+      const violation = transferViolation(context, event.message);
+      if (violation !== undefined) sendError(context, ErrorCode.TransferRejected, violation);
+    },
+    relayRateLimited: ({ context, event }) => {
+      assertEvent(event, 'RELAY');
+      const kind = rateKindOf(event.message);
+      if (kind === undefined) return;
+      context.io.observer.rateLimited(kind);
+      sendError(context, ErrorCode.RateLimited, `rate limited (${kind})`);
+    },
+    relay: ({ context, event }) => {
+      assertEvent(event, 'RELAY');
+      if (context.roomId !== undefined && context.memberId !== undefined) {
+        context.io.relay(context.roomId, context.memberId, event.message);
       }
-      const kind = rateKindOf(message);
-      if (kind !== undefined && !context.rate.take(kind, context.io.now())) {
-        context.io.observer.rateLimited(kind);
-        sendError(context, ErrorCode.RateLimited, `rate limited (${kind})`);
-        return;
-      }
-      enqueue.assign({ transferId: nextTransferId(context, message) });
-      context.io.relay(roomId, memberId, message);
+    },
+    /** Spends the message's budget and tracks the connection's one outgoing transfer. */
+    acceptRelay: assign(({ context, event }) => {
+      assertEvent(event, 'RELAY');
+      const kind = rateKindOf(event.message);
+      return {
+        rate: kind === undefined ? context.rate : spend(context, kind),
+        transferId: nextTransferId(context, event.message),
+      };
     }),
-    welcome: assign(({ context, event }) => {
+    negotiate: assign(({ event }) => {
       assertEvent(event, 'HELLO');
       const features = new Set(event.data.features.filter((f): f is Feature => SUPPORTED.has(f)));
+      return { features, negotiated: true };
+    }),
+    welcome: ({ context, event }) => {
+      assertEvent(event, 'HELLO');
       context.io.send({
         type: ServerType.Welcome,
         data: {
           version: Math.min(event.data.version, PROTOCOL_VERSION),
-          features: [...features],
+          features: [...context.features],
           limits: context.io.serverLimits,
         },
       });
-      return { features, negotiated: true };
-    }),
+    },
     helloTwice: ({ context }) =>
       sendError(context, ErrorCode.InvalidMessage, 'Hello may be sent once per connection'),
     rejectInvalid: ({ context, event }) => {
@@ -325,7 +356,7 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     io: input.io,
-    rate: new RateLimiter(input.io.rate),
+    rate: {},
     features: new Set(),
     negotiated: false,
     roomId: undefined,
@@ -340,14 +371,17 @@ export const connectionMachine = setup({
       on: {
         SOCKET_CLOSED: 'closed',
         DRAIN: { target: 'closed', actions: 'drain' },
-        HELLO: [{ guard: 'negotiated', actions: 'helloTwice' }, { actions: 'welcome' }],
+        HELLO: [
+          { guard: 'negotiated', actions: 'helloTwice' },
+          { actions: ['negotiate', 'welcome'] },
+        ],
         INVALID: [
           { guard: 'tooManyInvalid', actions: ['rejectInvalid', 'closeForGarbage'] },
-          { actions: 'rejectInvalid' },
+          { actions: ['spendInvalid', 'rejectInvalid'] },
         ],
         TEXT_FRAME: [
           { guard: 'tooManyInvalid', actions: ['rejectInvalid', 'closeForGarbage'] },
-          { actions: 'rejectInvalid' },
+          { actions: ['spendInvalid', 'rejectInvalid'] },
         ],
       },
       states: {
@@ -359,12 +393,18 @@ export const connectionMachine = setup({
                 CREATE_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
-                  { target: 'joining', actions: ['countAdmission', 'requestAdmission'] },
+                  {
+                    target: 'joining',
+                    actions: ['spendJoin', 'countAdmission', 'requestAdmission'],
+                  },
                 ],
                 JOIN_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
-                  { target: 'joining', actions: ['countAdmission', 'requestAdmission'] },
+                  {
+                    target: 'joining',
+                    actions: ['spendJoin', 'countAdmission', 'requestAdmission'],
+                  },
                 ],
                 LEAVE_ROOM: { actions: 'notInRoom' },
                 RELAY: { actions: 'notInRoom' },
@@ -383,13 +423,17 @@ export const connectionMachine = setup({
               },
             },
             inRoom: {
-              exit: 'leaveRoom',
+              exit: ['leaveRoom', 'forgetRoom'],
               on: {
                 CREATE_ROOM: { actions: 'alreadyInRoom' },
                 JOIN_ROOM: { actions: 'alreadyInRoom' },
                 LEAVE_ROOM: 'lobby',
                 ROOM_CLOSED: 'lobby',
-                RELAY: { actions: 'relay' },
+                RELAY: [
+                  { guard: 'transferViolation', actions: 'rejectTransfer' },
+                  { guard: 'relayBudgetSpent', actions: 'relayRateLimited' },
+                  { actions: ['relay', 'acceptRelay'] },
+                ],
               },
             },
           },

@@ -351,16 +351,15 @@ function roomEvents(snapshot: Snapshot): RoomEvent[] {
       expiresAt: 0,
       members: [member],
     };
-    for (const wants of [true, false]) {
-      const who = traversalMember(wants ? 'stays' : 'gone');
-      who.wantsSeat = wants;
-      events.push({
-        type: 'ADMITTED',
-        join: joinEvent(who, joinRequest(who.name)),
-        member,
-        snapshot: snapshotOf,
-      });
-    }
+    const stays = traversalMember('stays');
+    events.push({
+      type: 'ADMITTED',
+      join: joinEvent(stays, joinRequest(stays.name)),
+      member,
+      snapshot: snapshotOf,
+    });
+    // The store admitted a member whose connection no longer wants the seat.
+    events.push({ type: 'ABANDONED', member });
     events.push({
       type: 'ADMIT_FAILED',
       join: joinEvent(traversalMember('refused'), joinRequest('refused')),
@@ -422,8 +421,8 @@ function describeEvent(event: RoomEvent): string {
   switch (event.type) {
     case 'JOIN':
       return `JOIN(${event.request.kind})`;
-    case 'ADMITTED':
-      return event.join.request.name === 'gone' ? 'ADMITTED(connection gone)' : 'ADMITTED';
+    case 'ABANDONED':
+      return 'ADMITTED(connection gone)';
     case 'RELAY':
       return `RELAY(0x${event.message.type.toString(16)} from ${event.memberId})`;
     case 'LEAVE':
@@ -471,11 +470,11 @@ async function execute(h: Harness, event: RoomEvent): Promise<void> {
       h.join(spyMember(name), { ...request, name });
       return;
     }
-    case 'ADMITTED': {
-      const { join } = event as Extract<RoomEvent, { type: 'ADMITTED' }>;
+    case 'ADMITTED':
+    case 'ABANDONED': {
       const admission = h.nextAdmission();
       const who = h.connections.find((c) => c.name === admission.member.name) as SpyMember;
-      who.wantsSeat = join.request.name !== 'gone';
+      who.wantsSeat = event.type === 'ADMITTED';
       await h.admit('seat');
       if (who.wantsSeat) h.byMemberId.set(admission.member.id, who);
       return;
@@ -700,20 +699,21 @@ function expectEffects(
       expect(after.status).toBe('done');
       return;
     }
+    case 'ABANDONED': {
+      expect([...after.context.members.keys()].filter((id) => !context.members.has(id))).toEqual(
+        [],
+      );
+      expectStep(d, {
+        effects: {
+          seatsReleased: [{ roomId: ROOM_ID, memberId: h.lastAnswered?.member.id }],
+          unsubscribes: unsubscribed,
+        },
+      });
+      return;
+    }
     case 'ADMITTED': {
       const admitted = d;
       const seated = [...after.context.members.keys()].find((id) => !context.members.has(id));
-      const { join } = event as Extract<RoomEvent, { type: 'ADMITTED' }>;
-      if (join.request.name === 'gone') {
-        expect(seated).toBeUndefined();
-        expectStep(admitted, {
-          effects: {
-            seatsReleased: [{ roomId: ROOM_ID, memberId: h.lastAnswered?.member.id }],
-            unsubscribes: unsubscribed,
-          },
-        });
-        return;
-      }
       const member = after.context.members.get(seated as string) as Member;
       const joiner = h.member(member.id);
       const { id, name, color } = member;

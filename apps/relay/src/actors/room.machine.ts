@@ -66,7 +66,10 @@ export interface JoinEvent {
 
 export type RoomEvent =
   | JoinEvent
+  /** The presence store admitted the member and its connection took the seat. */
   | { type: 'ADMITTED'; join: JoinEvent; member: Member; snapshot: RoomSnapshot }
+  /** The presence store admitted the member, but its connection no longer wanted the seat. */
+  | { type: 'ABANDONED'; member: Member }
   | { type: 'ADMIT_FAILED'; join: JoinEvent; code: ErrorCode; message: string }
   | { type: 'RELAY'; memberId: string; message: RelayedMessage }
   | { type: 'LEAVE'; memberId: string }
@@ -258,76 +261,91 @@ export const roomMachine = setup({
         return [...context.queued, event];
       },
     }),
-    /** Starts the presence-store admission; its outcome comes back as ADMITTED/ADMIT_FAILED. */
+    /**
+     * Starts the presence-store admissions. Each outcome comes back as an event: ADMITTED once the
+     * connection has taken the seat (asked outside any transition, so both sides agree), ABANDONED
+     * when the connection went away meanwhile, ADMIT_FAILED when the store refused.
+     */
     admit: enqueueActions(({ context, event, enqueue, self }) => {
       const joins = event.type === 'JOIN' ? [event] : context.queued;
       enqueue.assign({ queued: [], admitting: context.admitting + joins.length });
+      const { io, roomId } = context;
       for (const join of joins) {
-        const { io, roomId } = context;
-        const id = io.newMemberId();
-        const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
-        const admission =
-          join.request.kind === 'create'
-            ? io.presence.createRoom(roomId, join.request.settings, member)
-            : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
-        admission.then(
-          (snapshot) => self.send({ type: 'ADMITTED', join, member, snapshot }),
-          (error: unknown) => self.send({ type: 'ADMIT_FAILED', join, ...admissionCode(error) }),
-        );
+        enqueue(() => {
+          const id = io.newMemberId();
+          const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
+          const admission =
+            join.request.kind === 'create'
+              ? io.presence.createRoom(roomId, join.request.settings, member)
+              : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
+          admission.then(
+            (snapshot) =>
+              self.send(
+                join.reply.accept({ roomId, memberId: member.id })
+                  ? { type: 'ADMITTED', join, member, snapshot }
+                  : { type: 'ABANDONED', member },
+              ),
+            (error: unknown) => self.send({ type: 'ADMIT_FAILED', join, ...admissionCode(error) }),
+          );
+        });
       }
     }),
     seat: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ADMITTED');
       const { join, member, snapshot } = event;
-      enqueue.assign({ admitting: context.admitting - 1 });
-      if (!join.reply.accept({ roomId: context.roomId, memberId: member.id })) {
-        // The connection went away while the presence store admitted it: give the seat back.
-        void context.io.presence.leaveRoom(context.roomId, member.id);
-        return;
-      }
       const local: LocalMember = { ...member, link: join.link };
       const settings = context.settings ?? {
         hasPassword: snapshot.hasPassword,
         ephemeral: snapshot.ephemeral,
         expiresAt: snapshot.expiresAt,
       };
-      if (context.settings === undefined) {
-        enqueue.assign({ settings });
+      enqueue.assign({
+        admitting: context.admitting - 1,
+        settings,
+        members: new Map([...context.members, [member.id, local]]),
+      });
+      if (context.settings === undefined && settings.expiresAt !== 0) {
         const untilExpiry = settings.expiresAt * 1000 - context.io.now();
-        if (settings.expiresAt !== 0) {
-          enqueue.raise({ type: 'EXPIRE' }, { id: 'expire', delay: Math.max(0, untilExpiry) });
-          const untilWarning = untilExpiry - context.io.expiryWarningSeconds * 1000;
-          if (untilWarning > 0) {
-            enqueue.raise({ type: 'EXPIRY_WARNING' }, { id: 'warn', delay: untilWarning });
-          }
+        enqueue.raise({ type: 'EXPIRE' }, { id: 'expire', delay: Math.max(0, untilExpiry) });
+        const untilWarning = untilExpiry - context.io.expiryWarningSeconds * 1000;
+        if (untilWarning > 0) {
+          enqueue.raise({ type: 'EXPIRY_WARNING' }, { id: 'warn', delay: untilWarning });
         }
       }
-      if (join.request.kind === 'create') {
+      enqueue(() => {
+        if (join.request.kind === 'create') {
+          local.link.deliver(
+            encode({
+              type: ServerType.RoomCreated,
+              data: { roomId: context.roomId, expiresAt: settings.expiresAt },
+            }),
+          );
+        }
         local.link.deliver(
           encode({
-            type: ServerType.RoomCreated,
-            data: { roomId: context.roomId, expiresAt: settings.expiresAt },
+            type: ServerType.RoomJoined,
+            data: {
+              roomId: context.roomId,
+              members: snapshot.members,
+              ...settings,
+              ...(local.link.features.has(Feature.SelfId) ? { selfId: member.id } : {}),
+            },
           }),
         );
-      }
-      local.link.deliver(
-        encode({
-          type: ServerType.RoomJoined,
-          data: {
-            roomId: context.roomId,
-            members: snapshot.members,
-            ...settings,
-            ...(local.link.features.has(Feature.SelfId) ? { selfId: member.id } : {}),
-          },
-        }),
-      );
-      broadcast(context, { type: ServerType.MemberJoined, data: member }, member.id);
-      enqueue.assign({ members: new Map([...context.members, [member.id, local]]) });
+        broadcast(context, { type: ServerType.MemberJoined, data: member }, member.id);
+      });
+    }),
+    /** Gives back a seat whose connection went away while the presence store admitted it. */
+    release: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ABANDONED');
+      enqueue.assign({ admitting: context.admitting - 1 });
+      const { io, roomId } = context;
+      enqueue(() => void io.presence.leaveRoom(roomId, event.member.id));
     }),
     refuse: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ADMIT_FAILED');
       enqueue.assign({ admitting: context.admitting - 1 });
-      event.join.reply.reject(event.code, event.message);
+      enqueue(() => event.join.reply.reject(event.code, event.message));
     }),
     rejectQueued: ({ context }) => {
       for (const join of context.queued) {
@@ -338,21 +356,7 @@ export const roomMachine = setup({
       assertEvent(event, 'RELAY');
       const sender = context.members.get(event.memberId);
       if (sender === undefined) return;
-      const started = performance.now();
       const { message } = event;
-      const frame = encode(relayedFrame(sender, message, context.io.now()));
-      const origin = context.io.fanout.replicaId;
-      if (message.type === ClientType.SendFileAck) {
-        const { transferId } = message.data;
-        const owners = transferSenders(context, transferId);
-        for (const owner of owners) owner.link.deliver(frame);
-        if (owners.length === 0) {
-          publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
-        }
-      } else {
-        deliverLocal(context, frame, sender.id);
-        publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
-      }
       if (
         message.type === ClientType.SendFileMeta ||
         message.type === ClientType.SendFileComplete ||
@@ -363,7 +367,23 @@ export const roomMachine = setup({
           transfers: withTransfer(context.transfers, message.data.transferId, sender.id, sending),
         });
       }
-      context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
+      enqueue(() => {
+        const started = performance.now();
+        const frame = encode(relayedFrame(sender, message, context.io.now()));
+        const origin = context.io.fanout.replicaId;
+        if (message.type === ClientType.SendFileAck) {
+          const { transferId } = message.data;
+          const owners = transferSenders(context, transferId);
+          for (const owner of owners) owner.link.deliver(frame);
+          if (owners.length === 0) {
+            publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
+          }
+        } else {
+          deliverLocal(context, frame, sender.id);
+          publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
+        }
+        context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
+      });
     }),
     remote: ({ context, event }) => {
       assertEvent(event, 'REMOTE');
@@ -382,18 +402,20 @@ export const roomMachine = setup({
       if (member === undefined) return;
       const members = new Map(context.members);
       members.delete(member.id);
-      const rest = { ...context, members };
-      for (const [transferId, senders] of context.transfers) {
-        if (senders.has(member.id)) {
-          broadcast(rest, {
-            type: ServerType.RelayFileCancel,
-            data: { senderId: member.id, transferId },
-          });
-        }
-      }
-      broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
-      void context.io.presence.leaveRoom(context.roomId, member.id);
       enqueue.assign({ members, transfers: transfersWithout(context.transfers, member.id) });
+      enqueue(() => {
+        const rest = { ...context, members };
+        for (const [transferId, senders] of context.transfers) {
+          if (senders.has(member.id)) {
+            broadcast(rest, {
+              type: ServerType.RelayFileCancel,
+              data: { senderId: member.id, transferId },
+            });
+          }
+        }
+        broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
+        void context.io.presence.leaveRoom(context.roomId, member.id);
+      });
     }),
     warnExpiry: ({ context }) => {
       const expiresAt = context.settings?.expiresAt ?? 0;
@@ -407,13 +429,15 @@ export const roomMachine = setup({
       }
     },
     expire: enqueueActions(({ context, enqueue }) => {
-      const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
-      for (const member of context.members.values()) {
-        member.link.deliver(frame);
-        member.link.roomClosed('expired');
-        void context.io.presence.leaveRoom(context.roomId, member.id);
-      }
       enqueue.assign({ members: new Map(), transfers: new Map() });
+      enqueue(() => {
+        const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
+        for (const member of context.members.values()) {
+          member.link.deliver(frame);
+          member.link.roomClosed('expired');
+          void context.io.presence.leaveRoom(context.roomId, member.id);
+        }
+      });
     }),
     reportUnsubscribeFailure: ({ context, event }) => {
       context.io.observer.fault('fanout unsubscribe', 'error' in event ? event.error : event);
@@ -448,6 +472,7 @@ export const roomMachine = setup({
       on: {
         JOIN: { actions: 'admit' },
         ADMITTED: { actions: 'seat' },
+        ABANDONED: { actions: 'release' },
         ADMIT_FAILED: { actions: 'refuse' },
         RELAY: { actions: 'relay' },
         LEAVE: { actions: 'leave' },

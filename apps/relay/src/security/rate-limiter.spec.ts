@@ -1,34 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from './rate-limiter.js';
+import type { Bucket } from './rate-limiter.js';
+import { hasToken, takeToken } from './rate-limiter.js';
 
-describe('RateLimiter', () => {
-  const limiter = () =>
-    new RateLimiter({ chat: { events: 3, windowMs: 1000 }, typing: { events: 1, windowMs: 1000 } });
+/** Takes a token at each time in `times` while there is one; returns which succeeded. */
+function drive(limit: { events: number; windowMs: number }, times: number[]): boolean[] {
+  let bucket: Bucket | undefined;
+  return times.map((now) => {
+    if (!hasToken(limit, bucket, now)) return false;
+    bucket = takeToken(limit, bucket, now);
+    return true;
+  });
+}
 
-  it('allows a burst up to the budget, then refuses', () => {
-    const rate = limiter();
-    expect([1, 2, 3, 4].map(() => rate.take('chat', 0))).toEqual([true, true, true, false]);
+describe('token buckets', () => {
+  const chat = { events: 3, windowMs: 1000 };
+
+  it('allow a burst up to the budget, then refuse', () => {
+    expect(drive(chat, [0, 0, 0, 0])).toEqual([true, true, true, false]);
   });
 
-  it('refills continuously: one token per windowMs/events', () => {
-    const rate = limiter();
-    for (let i = 0; i < 3; i++) rate.take('chat', 0);
-    expect(rate.take('chat', 300)).toBe(false);
-    expect(rate.take('chat', 334)).toBe(true);
-    expect(rate.take('chat', 334)).toBe(false);
+  it('refill continuously: one token per windowMs/events', () => {
+    expect(drive(chat, [0, 0, 0, 300, 334, 334])).toEqual([true, true, true, false, true, false]);
   });
 
-  it('never holds more than the budget after a long idle period', () => {
-    const rate = limiter();
-    rate.take('chat', 0);
-    const taken = Array.from({ length: 5 }, () => rate.take('chat', 1_000_000)).filter(Boolean);
+  it('never hold more than the budget after a long idle period', () => {
+    const taken = drive(chat, [0, 1e6, 1e6, 1e6, 1e6, 1e6]).slice(1).filter(Boolean);
     expect(taken).toHaveLength(3);
   });
 
-  it('keeps kinds independent', () => {
-    const rate = limiter();
-    expect(rate.take('typing', 0)).toBe(true);
-    expect(rate.take('typing', 0)).toBe(false);
-    expect(rate.take('chat', 0)).toBe(true);
+  it('are values: checking a bucket does not spend it', () => {
+    const bucket = takeToken(chat, undefined, 0);
+    expect(hasToken(chat, bucket, 0)).toBe(true);
+    expect(hasToken(chat, bucket, 0)).toBe(true);
+    expect(bucket).toEqual({ tokens: 2, at: 0 });
   });
 });

@@ -5,22 +5,30 @@ export interface RateLimit {
 }
 
 /**
- * Token buckets, one per kind of traffic, for one connection. A bucket holds up to `events`
- * tokens and refills at `events / windowMs`, so bursts are allowed up to the budget and the
- * long-run rate never exceeds it.
+ * A token bucket's state. A bucket holds up to `events` tokens and refills at
+ * `events / windowMs`, so bursts are allowed up to the budget and the long-run rate never
+ * exceeds it. No bucket yet means a full one.
  */
-export class RateLimiter<K extends string> {
-  private readonly buckets = new Map<K, { tokens: number; at: number }>();
+export interface Bucket {
+  readonly tokens: number;
+  /** When `tokens` was last computed, ms. */
+  readonly at: number;
+}
 
-  constructor(private readonly limits: Readonly<Record<K, RateLimit>>) {}
+function available(limit: RateLimit, bucket: Bucket | undefined, now: number): number {
+  if (bucket === undefined) return limit.events;
+  return Math.min(
+    limit.events,
+    bucket.tokens + ((now - bucket.at) * limit.events) / limit.windowMs,
+  );
+}
 
-  /** Takes one token of `kind` at time `now` (ms); false when the budget is spent. */
-  take(kind: K, now: number): boolean {
-    const { events, windowMs } = this.limits[kind];
-    const bucket = this.buckets.get(kind) ?? { tokens: events, at: now };
-    const refilled = Math.min(events, bucket.tokens + ((now - bucket.at) * events) / windowMs);
-    const allowed = refilled >= 1;
-    this.buckets.set(kind, { tokens: allowed ? refilled - 1 : refilled, at: now });
-    return allowed;
-  }
+/** Whether the bucket holds a whole token at `now`. Pure. */
+export function hasToken(limit: RateLimit, bucket: Bucket | undefined, now: number): boolean {
+  return available(limit, bucket, now) >= 1;
+}
+
+/** The bucket after one token is taken at `now` (check `hasToken` first). Pure. */
+export function takeToken(limit: RateLimit, bucket: Bucket | undefined, now: number): Bucket {
+  return { tokens: available(limit, bucket, now) - 1, at: now };
 }
