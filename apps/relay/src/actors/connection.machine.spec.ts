@@ -210,6 +210,7 @@ const EVENTS: readonly ConnectionEvent[] = [
   { type: 'ROOM_CLOSED', reason: 'expired' },
   { type: 'DRAIN', retryAfterMs: 1000 },
   { type: 'SOCKET_CLOSED' },
+  { type: 'SLOW_CONSUMER' },
   ...Object.values(AFTER).map((type) => ({ type }) as unknown as ConnectionEvent),
 ];
 
@@ -475,6 +476,7 @@ function expectEffects(
       );
       break;
     case 'SOCKET_CLOSED':
+    case 'SLOW_CONSUMER':
       expected.leaves = leaving;
       expect(after.status).toBe('done');
       break;

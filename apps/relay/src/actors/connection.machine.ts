@@ -86,6 +86,8 @@ export type ConnectionEvent =
   | { type: 'ADMISSION_FAILED'; code: ErrorCodeType; message: string }
   | { type: 'ROOM_CLOSED'; reason: string }
   | { type: 'DRAIN'; retryAfterMs: number }
+  /** The socket is being closed because the client does not read: leave the room now. */
+  | { type: 'SLOW_CONSUMER' }
   | { type: 'SOCKET_CLOSED' };
 
 export interface ConnectionContext {
@@ -370,6 +372,7 @@ export const connectionMachine = setup({
       type: 'parallel',
       on: {
         SOCKET_CLOSED: 'closed',
+        SLOW_CONSUMER: 'closed',
         DRAIN: { target: 'closed', actions: 'drain' },
         HELLO: [
           { guard: 'negotiated', actions: 'helloTwice' },

@@ -71,6 +71,8 @@ interface Effects {
   publishes: { roomId: string; envelope: Envelope }[];
   relayed: RelayKind[];
   faults: string[];
+  /** Error codes the room reported sending to members. */
+  errorsSent: string[];
   fanoutFailures: number;
 }
 
@@ -83,6 +85,7 @@ function emptyEffects(): Effects {
     publishes: [],
     relayed: [],
     faults: [],
+    errorsSent: [],
     fanoutFailures: 0,
   };
 }
@@ -147,6 +150,7 @@ function spyRoomIo(now: () => number, settle: 'never' | 'deferred' = 'deferred')
         effects.fanoutFailures++;
       },
       fault: (what) => effects.faults.push(what),
+      error: (code) => effects.errorsSent.push(code),
     },
     now,
     newMemberId: () => `m${++ids}`,
@@ -537,6 +541,7 @@ function observe(h: Harness): Observed {
     publishes: [...e.publishes],
     relayed: [...e.relayed],
     faults: [...e.faults],
+    errorsSent: [...e.errorsSent],
     fanoutFailures: e.fanoutFailures,
   });
   return {
@@ -561,6 +566,7 @@ function since(before: Observed, after: Observed): Observed {
       publishes: slice(b.publishes, e.publishes),
       relayed: slice(b.relayed, e.relayed),
       faults: slice(b.faults, e.faults),
+      errorsSent: slice(b.errorsSent, e.errorsSent),
       fanoutFailures: e.fanoutFailures - b.fanoutFailures,
     },
     frames: new Map([...after.frames].map(([k, v]) => [k, slice(before.frames.get(k), v)])),
@@ -604,6 +610,7 @@ function expectStep(
     publishes: [],
     relayed: [],
     faults: [],
+    errorsSent: [],
     fanoutFailures: 0,
     ...expected.effects,
   });
@@ -1240,6 +1247,7 @@ describe('room machine: transfers and fan-out', () => {
     });
     expect(h.effects.fanoutFailures).toBe(1);
     expect(h.effects.faults).toEqual(['fanout publish']);
+    expect(h.effects.errorsSent).toEqual([ErrorCode.Unavailable]);
     expect(h.actor.getSnapshot().status).toBe('active');
     expect(h.errors).toEqual([]);
   });

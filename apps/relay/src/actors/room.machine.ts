@@ -35,6 +35,8 @@ export type RelayKind = 'message' | 'typing' | 'reaction' | 'file';
 /** What the room reports about itself; implemented by the metrics layer. */
 export interface RoomObserver {
   relayed(kind: RelayKind, seconds: number): void;
+  /** An Error message the room sent to a member. */
+  error(code: ErrorCode): void;
   fanoutFailed(): void;
   /** An effect failed in a way nobody is waiting for (logged, never thrown). */
   fault(what: string, error: unknown): void;
@@ -142,6 +144,7 @@ function publish(context: RoomContext, envelope: Envelope, notify?: string): voi
     io.observer.fanoutFailed();
     io.observer.fault('fanout publish', error);
     const sender = notify === undefined ? undefined : members.get(notify);
+    if (sender !== undefined) io.observer.error(ErrorCode.Unavailable);
     sender?.link.deliver(
       encode({
         type: ServerType.Error,

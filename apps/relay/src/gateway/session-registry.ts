@@ -55,6 +55,8 @@ export class SessionRegistry {
         metrics.slowConsumer();
         log.info({ buffered: socket.bufferedAmount }, 'closing slow consumer');
         socket.close(CloseCode.SlowConsumer, 'client does not read fast enough');
+        // The closing handshake waits behind everything unread; the room need not wait for it.
+        actor.send({ type: 'SLOW_CONSUMER' });
         return;
       }
       socket.send(frame);

@@ -25,6 +25,7 @@ function directory(options: { presence?: (base: PresencePort) => PresencePort } 
       relayed: () => undefined,
       fanoutFailed: () => undefined,
       fault: (w) => faults.push(w),
+      error: () => undefined,
     },
     now: Date.now,
     newMemberId: () => `m${++ids}`,
