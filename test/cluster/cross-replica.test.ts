@@ -284,6 +284,28 @@ describe('admission rules across replicas', () => {
     }
     expect(await admin.keys(`hush:{${alice.roomId}}*`)).toEqual([]);
   });
+
+  it('answers E007 on every replica once an expired room has closed, keeping only its expiry', async () => {
+    const alice = track(await createRoom(a.url, 'alice', { expiry: 1 }));
+    const bob = track(await joinRoom(b.url, alice.roomId, 'bob'));
+    await alice.client.next(ServerType.RoomClosed, 4000);
+    await bob.client.next(ServerType.RoomClosed, 4000);
+    for (const relay of [a, b, c]) {
+      expect(
+        await eventually('the room to be closed', async () => {
+          const outcome = await tryJoin(relay, alice.roomId, 'late');
+          return outcome.ok ? undefined : outcome;
+        }),
+      ).toEqual({ ok: false, code: ErrorCode.RoomExpired });
+    }
+    const keys = await admin.keys(`hush:{${alice.roomId}}*`);
+    expect(keys).toEqual([`hush:{${alice.roomId}}:meta`]);
+    const created = alice.client.received.find((m) => m.type === ServerType.RoomCreated);
+    expect(await admin.hgetall(keys[0] as string)).toEqual({
+      expiresAt: String(created?.type === ServerType.RoomCreated ? created.data.expiresAt : NaN),
+    });
+    expect(await admin.pttl(keys[0] as string)).toBeGreaterThan(0);
+  });
 });
 
 describe('subscriptions follow local members', () => {

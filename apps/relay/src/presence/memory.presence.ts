@@ -21,7 +21,15 @@ interface StoredRoom {
 /** Room state shared by the replicas of one process: one store per process by default. */
 export class MemoryPresenceStore {
   readonly rooms = new Map<string, StoredRoom>();
+  /** Ids of expired rooms → when to forget them (unix s), so late joiners hear E007. */
+  readonly expired = new Map<string, number>();
 }
+
+/** How long the id of an expired room is remembered, to answer E007 instead of E001. */
+export const EXPIRED_ROOM_MEMORY_SECONDS = 3600;
+const EXPIRY_SLACK_SECONDS = 2;
+/** Most expired ids remembered at once; the oldest are forgotten first. */
+const MAX_EXPIRED_REMEMBERED = 100_000;
 
 /** The embedded default: presence in this process's memory, no external dependency. */
 export class MemoryPresence implements PresencePort {
@@ -52,7 +60,12 @@ export class MemoryPresence implements PresencePort {
     maxMembers: number,
   ): Promise<RoomSnapshot> {
     const room = this.store.rooms.get(roomId);
-    if (room === undefined) throw new AdmissionError(ErrorCode.RoomNotFound, 'room not found');
+    if (room === undefined) {
+      if ((this.store.expired.get(roomId) ?? 0) > this.nowSeconds()) {
+        throw new AdmissionError(ErrorCode.RoomExpired, 'room expired');
+      }
+      throw new AdmissionError(ErrorCode.RoomNotFound, 'room not found');
+    }
     if (room.expiresAt !== 0 && room.expiresAt <= this.nowSeconds()) {
       throw new AdmissionError(ErrorCode.RoomExpired, 'room expired');
     }
@@ -74,7 +87,21 @@ export class MemoryPresence implements PresencePort {
     const room = this.store.rooms.get(roomId);
     if (room === undefined) return;
     room.members.delete(memberId);
-    if (room.members.size === 0) this.store.rooms.delete(roomId);
+    if (room.members.size === 0) this.forget(roomId, room);
+  }
+
+  /** Deletes an empty room, remembering its id for a while if it expired. */
+  private forget(roomId: string, room: StoredRoom): void {
+    this.store.rooms.delete(roomId);
+    const now = this.nowSeconds();
+    // Timers may fire a little early: a room emptied within seconds of its expiry has expired.
+    if (room.expiresAt === 0 || room.expiresAt > now + EXPIRY_SLACK_SECONDS) return;
+    const { expired } = this.store;
+    for (const [id, until] of expired) {
+      if (until > now && expired.size < MAX_EXPIRED_REMEMBERED) break;
+      expired.delete(id);
+    }
+    expired.set(roomId, now + EXPIRED_ROOM_MEMORY_SECONDS);
   }
 
   onEviction(_listener: (eviction: Eviction) => void): void {
@@ -90,7 +117,7 @@ export class MemoryPresence implements PresencePort {
       for (const [memberId, member] of room.members) {
         if (member.replicaId === this.replicaId) room.members.delete(memberId);
       }
-      if (room.members.size === 0) this.store.rooms.delete(roomId);
+      if (room.members.size === 0) this.forget(roomId, room);
     }
   }
 }

@@ -15,6 +15,9 @@ function script(name: string, lua: string): Script {
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
+/** How long the id of an expired room is remembered, to answer E007 instead of E001. */
+export const EXPIRED_ROOM_MEMORY_MS = 3_600_000;
+
 /** Server time in milliseconds, from inside a script. */
 const SERVER_NOW_MS = `
 local time = redis.call('TIME')
@@ -64,11 +67,12 @@ return reply
 /**
  * KEYS: meta, members, names. ARGV: owner ("" = any), memberId... Removes the members (only
  * those owned by `owner` when given) and their names; deletes the room with its last member.
- * Returns the ids removed.
+ * An expired room leaves its expiry behind for EXPIRED_ROOM_MEMORY_MS, so a late joiner hears
+ * E007 rather than E001. Returns the ids removed.
  */
 export const REMOVE_MEMBERS = script(
   'remove-members',
-  `
+  `${SERVER_NOW_MS}
 local removed = {}
 for i = 2, #ARGV do
   local record = redis.call('HGET', KEYS[2], ARGV[i])
@@ -83,7 +87,18 @@ for i = 2, #ARGV do
     end
   end
 end
-if redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+if redis.call('HLEN', KEYS[2]) == 0 then
+  local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or '0')
+  redis.call('DEL', KEYS[2], KEYS[3])
+  -- Timers may fire a little early: a room emptied within seconds of its expiry has expired.
+  if expiresAt ~= 0 and expiresAt * 1000 <= now + 2000 then
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'expiresAt', expiresAt)
+    redis.call('PEXPIRE', KEYS[1], ${EXPIRED_ROOM_MEMORY_MS})
+  else
+    redis.call('DEL', KEYS[1])
+  end
+end
 return removed
 `,
 );
