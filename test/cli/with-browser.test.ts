@@ -7,14 +7,14 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { launchChromium } from '../support/chromium.js';
 import { startTestRelay } from '../support/relay.js';
-import { WEB_ROOT, WebUser, requireWebBuild } from '../web/web-harness.js';
+import { OpenPages, WEB_ROOT, requireWebBuild } from '../web/web-harness.js';
 import type { CliProcess } from './support/cli-process.js';
 import { buildCli, cleanup, startCli, wsUrl } from './support/cli-process.js';
 
 let relay: RunningRelay;
 let browser: Browser;
 const running: CliProcess[] = [];
-const users: WebUser[] = [];
+const pages = new OpenPages();
 
 beforeAll(async () => {
   requireWebBuild();
@@ -27,12 +27,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   cleanup(running);
-  const done = users.splice(0);
-  try {
-    for (const user of done) user.expectClean();
-  } finally {
-    await Promise.all(done.map((user) => user.close()));
-  }
+  await pages.closeAll();
 });
 
 afterAll(async () => {
@@ -41,8 +36,7 @@ afterAll(async () => {
 });
 
 it('two terminals and one browser share a room and read each other', async () => {
-  const web = await WebUser.open(browser, relay.url);
-  users.push(web);
+  const web = await pages.open(browser, relay.url);
   const { code } = await web.createRoom('Wendy');
 
   const terminal = (name: string) =>

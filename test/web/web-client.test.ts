@@ -8,16 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { launchChromium } from '../support/chromium.js';
 import { startTestRelay } from '../support/relay.js';
-import { PHONE, UI_TIMEOUT, WEB_ROOT, WebUser, requireWebBuild } from './web-harness.js';
+import type { WebUser } from './web-harness.js';
+import { OpenPages, PHONE, UI_TIMEOUT, WEB_ROOT, requireWebBuild } from './web-harness.js';
 
 let browser: Browser;
 let relay: RunningRelay;
-const users: WebUser[] = [];
+const pages = new OpenPages();
 
-async function open(path = '/', viewport?: { width: number; height: number }): Promise<WebUser> {
-  const user = await WebUser.open(browser, `${relay.url}${path}`, viewport);
-  users.push(user);
-  return user;
+function open(path = '/', viewport?: { width: number; height: number }): Promise<WebUser> {
+  return pages.open(browser, `${relay.url}${path}`, viewport);
 }
 
 beforeAll(async () => {
@@ -28,15 +27,8 @@ beforeAll(async () => {
   ]);
 });
 
-afterEach(async () => {
-  const done = users.splice(0);
-  try {
-    // Every page of every test: no CSP violation, no uncaught error.
-    for (const user of done) user.expectClean();
-  } finally {
-    await Promise.all(done.map((user) => user.close()));
-  }
-});
+// Every page of every test: no CSP violation, no uncaught error.
+afterEach(() => pages.closeAll());
 
 afterAll(async () => {
   await browser?.close();

@@ -10,12 +10,12 @@ import { clusterConfig } from '../support/cluster.js';
 import type { TestRedis } from '../support/redis.js';
 import { startRedis } from '../support/redis.js';
 import { startTestRelay } from '../support/relay.js';
-import { PHONE, UI_TIMEOUT, WEB_ROOT, WebUser, requireWebBuild } from './web-harness.js';
+import { OpenPages, PHONE, UI_TIMEOUT, WEB_ROOT, requireWebBuild } from './web-harness.js';
 
 let browser: Browser;
 let redis: TestRedis;
 let replicas: RunningRelay[] = [];
-const users: WebUser[] = [];
+const pages = new OpenPages();
 
 beforeAll(async () => {
   requireWebBuild();
@@ -24,14 +24,7 @@ beforeAll(async () => {
   replicas = await Promise.all([startTestRelay(config), startTestRelay(config)]);
 });
 
-afterEach(async () => {
-  const done = users.splice(0);
-  try {
-    for (const user of done) user.expectClean();
-  } finally {
-    await Promise.all(done.map((user) => user.close()));
-  }
-});
+afterEach(() => pages.closeAll());
 
 afterAll(async () => {
   await browser?.close();
@@ -42,12 +35,10 @@ afterAll(async () => {
 describe('the web client on two replicas sharing Redis', () => {
   it('lets people on different replicas join one room and talk both ways', async () => {
     const [a, b] = replicas as [RunningRelay, RunningRelay];
-    const ana = await WebUser.open(browser, a.url);
-    users.push(ana);
+    const ana = await pages.open(browser, a.url);
     const { link } = await ana.createRoom('Ana');
 
-    const ben = await WebUser.open(browser, `${b.url}/${new URL(link).hash}`, PHONE);
-    users.push(ben);
+    const ben = await pages.open(browser, `${b.url}/${new URL(link).hash}`, PHONE);
     await ben.joinInvited('Ben');
     await ana.expectMembers(['Ana', 'Ben']);
     await ben.expectMembers(['Ana', 'Ben']);

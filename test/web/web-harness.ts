@@ -180,3 +180,30 @@ export class WebUser {
     if (await back.isVisible()) await back.click();
   }
 }
+
+/**
+ * The pages a test file opens. After each test, `closeAll()` fails it on any CSP violation or
+ * uncaught page error seen on any of them, then closes them all.
+ */
+export class OpenPages {
+  private readonly users: WebUser[] = [];
+
+  async open(
+    browser: Browser,
+    url: string,
+    viewport?: { width: number; height: number },
+  ): Promise<WebUser> {
+    const user = await WebUser.open(browser, url, viewport);
+    this.users.push(user);
+    return user;
+  }
+
+  async closeAll(): Promise<void> {
+    const done = this.users.splice(0);
+    try {
+      for (const user of done) user.expectClean();
+    } finally {
+      await Promise.all(done.map((user) => user.close()));
+    }
+  }
+}

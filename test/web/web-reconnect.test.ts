@@ -16,20 +16,19 @@ import { freePort } from '../support/ports.js';
 import { startTestRelay } from '../support/relay.js';
 import type { TestClient } from '../support/test-client.js';
 import { joinRoom } from '../support/test-client.js';
-import { UI_TIMEOUT, WEB_ROOT, WebUser, requireWebBuild } from './web-harness.js';
+import type { WebUser } from './web-harness.js';
+import { OpenPages, UI_TIMEOUT, WEB_ROOT, requireWebBuild } from './web-harness.js';
 
 /** Long enough for a drain notice's retry hint plus a couple of backoff steps. */
 const RECONNECT_TIMEOUT = 20_000;
 
 let browser: Browser;
-const users: WebUser[] = [];
+const pages = new OpenPages();
 const relays: RunningRelay[] = [];
 const clients: TestClient[] = [];
 
-async function open(relay: RunningRelay): Promise<WebUser> {
-  const user = await WebUser.open(browser, relay.url);
-  users.push(user);
-  return user;
+function open(relay: RunningRelay): Promise<WebUser> {
+  return pages.open(browser, relay.url);
 }
 
 /** Starts a relay, retrying while the port of a relay that just stopped is still being released. */
@@ -61,11 +60,9 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  const done = users.splice(0);
   try {
-    for (const user of done) user.expectClean();
+    await pages.closeAll();
   } finally {
-    await Promise.all(done.map((user) => user.close()));
     await Promise.all(clients.splice(0).map((client) => client.close()));
     await Promise.all(relays.splice(0).map((relay) => relay.stop()));
   }
