@@ -8,7 +8,8 @@ import type { ServerMessage } from '@hush/protocol';
 import { ClientType, ServerType } from '@hush/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { TestClient } from '../support/test-client.js';
+import type { CreateOptions, Seated } from '../support/test-client.js';
+import { createIn, TestClient } from '../support/test-client.js';
 
 export type ByType<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
@@ -38,40 +39,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return client;
 }
 
-export interface Seated {
-  client: TestClient;
-  roomId: string;
-  memberId: string;
-  joined: ByType<typeof ServerType.RoomJoined>;
-}
-
-export interface CreateOptions {
-  password?: string;
-  ephemeral?: number;
-  expiry?: number;
-}
+export type { CreateOptions, Seated };
 
 /** Sends CreateRoom on an open client and waits for RoomCreated and RoomJoined. */
-export async function create(
-  client: TestClient,
-  name: string,
-  options: CreateOptions = {},
-): Promise<Seated> {
-  client.send({
-    type: ClientType.CreateRoom,
-    data: {
-      name,
-      password: options.password ?? '',
-      ephemeral: options.ephemeral ?? 0,
-      expiry: options.expiry ?? 0,
-    },
-  });
-  const created = await client.next(ServerType.RoomCreated);
-  const joined = await client.next(ServerType.RoomJoined);
-  const self = joined.data.members.find((m) => m.name === name.trim());
-  if (self === undefined) throw new Error('creator missing from RoomJoined');
-  return { client, roomId: created.data.roomId, memberId: self.id, joined };
-}
+export const create = createIn;
 
 /** Sends JoinRoom on an open client and waits for RoomJoined. */
 export async function join(

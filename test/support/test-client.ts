@@ -125,13 +125,26 @@ export class TestClient {
   }
 }
 
-/** Creates a room and returns the creator's client, the room id and the creator's member id. */
-export async function createRoom(
-  url: string,
+export interface CreateOptions {
+  password?: string;
+  ephemeral?: number;
+  expiry?: number;
+}
+
+/** A member seated in a room: its client, the room id, its member id and its RoomJoined. */
+export interface Seated {
+  client: TestClient;
+  roomId: string;
+  memberId: string;
+  joined: ByType<typeof ServerType.RoomJoined>;
+}
+
+/** Creates a room with an open client: sends CreateRoom, waits for RoomCreated and RoomJoined. */
+export async function createIn(
+  client: TestClient,
   name: string,
-  options: { password?: string; ephemeral?: number; expiry?: number } = {},
-): Promise<{ client: TestClient; roomId: string; memberId: string }> {
-  const client = await TestClient.connect(url);
+  options: CreateOptions = {},
+): Promise<Seated> {
   client.send({
     type: ClientType.CreateRoom,
     data: {
@@ -145,7 +158,16 @@ export async function createRoom(
   const joined = await client.next(ServerType.RoomJoined);
   const self = joined.data.members.find((m) => m.name === name.trim());
   if (self === undefined) throw new Error('creator missing from RoomJoined');
-  return { client, roomId: created.data.roomId, memberId: self.id };
+  return { client, roomId: created.data.roomId, memberId: self.id, joined };
+}
+
+/** Connects and creates a room. */
+export async function createRoom(
+  url: string,
+  name: string,
+  options: CreateOptions = {},
+): Promise<Seated> {
+  return createIn(await TestClient.connect(url), name, options);
 }
 
 /** Joins a room and returns the client and its RoomJoined message. */
