@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import type { Backends } from './backends/backends.js';
 import type { RelayConfig } from './config/config.schema.js';
+import { RelayGateway } from './gateway/relay.gateway.js';
 import { RelayWsAdapter } from './gateway/relay-ws.adapter.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { createBackends, createReplicaId, RelayCore } from './relay-core.js';
@@ -37,7 +38,10 @@ export async function startRelay(
       ? {}
       : { httpsOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
   });
-  app.useWebSocketAdapter(new RelayWsAdapter(app, core));
+  const gateway = app.get(RelayGateway);
+  app.useWebSocketAdapter(
+    new RelayWsAdapter(app, core, (socket, frame) => gateway.onFrame(socket, frame)),
+  );
   const webRoot = serveWebClient(app, config.server.webRoot, tls !== undefined);
   await app.listen(config.server.port, config.server.host);
   const { port } = app.getHttpServer().address() as AddressInfo;

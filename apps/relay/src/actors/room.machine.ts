@@ -228,6 +228,16 @@ function transfersWithout(transfers: Transfers, memberId: string): Transfers {
   return next;
 }
 
+function changesTransfers(
+  message: RelayedMessage,
+): message is SendFileMeta | SendFileComplete | SendFileCancel {
+  return (
+    message.type === ClientType.SendFileMeta ||
+    message.type === ClientType.SendFileComplete ||
+    message.type === ClientType.SendFileCancel
+  );
+}
+
 function admissionCode(error: unknown): { code: ErrorCode; message: string } {
   return error instanceof AdmissionError
     ? { code: error.code, message: error.message }
@@ -254,6 +264,7 @@ export const roomMachine = setup({
     ),
   },
   guards: {
+    changesTransfers: ({ event }) => event.type === 'RELAY' && changesTransfers(event.message),
     idle: ({ context }) =>
       context.members.size === 0 && context.admitting === 0 && context.queued.length === 0,
   },
@@ -355,38 +366,36 @@ export const roomMachine = setup({
         join.reply.reject(ErrorCode.Unavailable, 'the relay cannot reach its cluster backend');
       }
     },
-    relay: enqueueActions(({ context, event, enqueue }) => {
+    relay: ({ context, event }) => {
       assertEvent(event, 'RELAY');
       const sender = context.members.get(event.memberId);
       if (sender === undefined) return;
       const { message } = event;
-      if (
-        message.type === ClientType.SendFileMeta ||
-        message.type === ClientType.SendFileComplete ||
-        message.type === ClientType.SendFileCancel
-      ) {
-        const sending = message.type === ClientType.SendFileMeta;
-        enqueue.assign({
-          transfers: withTransfer(context.transfers, message.data.transferId, sender.id, sending),
-        });
-      }
-      enqueue(() => {
-        const started = performance.now();
-        const frame = encode(relayedFrame(sender, message, context.io.now()));
-        const origin = context.io.fanout.replicaId;
-        if (message.type === ClientType.SendFileAck) {
-          const { transferId } = message.data;
-          const owners = transferSenders(context, transferId);
-          for (const owner of owners) owner.link.deliver(frame);
-          if (owners.length === 0) {
-            publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
-          }
-        } else {
-          deliverLocal(context, frame, sender.id);
-          publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
+      const started = performance.now();
+      const frame = encode(relayedFrame(sender, message, context.io.now()));
+      const origin = context.io.fanout.replicaId;
+      if (message.type === ClientType.SendFileAck) {
+        const { transferId } = message.data;
+        const owners = transferSenders(context, transferId);
+        for (const owner of owners) owner.link.deliver(frame);
+        if (owners.length === 0) {
+          publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
         }
-        context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
-      });
+      } else {
+        deliverLocal(context, frame, sender.id);
+        publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
+      }
+      context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
+    },
+    /** Records a local member starting (meta) or ending (complete, cancel) a file transfer. */
+    trackTransfer: assign({
+      transfers: ({ context, event }) => {
+        assertEvent(event, 'RELAY');
+        const { message, memberId } = event;
+        if (!context.members.has(memberId) || !changesTransfers(message)) return context.transfers;
+        const sending = message.type === ClientType.SendFileMeta;
+        return withTransfer(context.transfers, message.data.transferId, memberId, sending);
+      },
     }),
     remote: ({ context, event }) => {
       assertEvent(event, 'REMOTE');
@@ -477,7 +486,10 @@ export const roomMachine = setup({
         ADMITTED: { actions: 'seat' },
         ABANDONED: { actions: 'release' },
         ADMIT_FAILED: { actions: 'refuse' },
-        RELAY: { actions: 'relay' },
+        RELAY: [
+          { guard: 'changesTransfers', actions: ['relay', 'trackTransfer'] },
+          { actions: 'relay' },
+        ],
         LEAVE: { actions: 'leave' },
         REMOTE: { actions: 'remote' },
         EXPIRY_WARNING: { actions: 'warnExpiry' },

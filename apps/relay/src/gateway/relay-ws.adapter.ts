@@ -1,16 +1,17 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
 import type { RelayCore } from '../relay-core.js';
 
-/** The one message event every frame is routed to; the gateway dispatches on the decoded type. */
-export const FRAME_EVENT = 'frame';
+/** Receives every frame of every socket: binary frames as bytes, text frames as a string. */
+export type FrameHandler = (socket: WebSocket, frame: Uint8Array | string) => void;
 
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
 
 /**
- * Nest's ws adapter, configured for the relay: frames go to one handler undecoded (binary as a
- * Buffer, text as a string), the frame size limit closes oversized frames with 1009, and the
+ * Nest's ws adapter, configured for the relay: every frame goes to one handler undecoded (binary
+ * as bytes, text as a string), the frame size limit closes oversized frames with 1009, and the
  * upgrade is refused for disallowed browser origins, addresses over their connection cap, and while
  * draining.
  */
@@ -18,8 +19,20 @@ export class RelayWsAdapter extends WsAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly core: RelayCore,
+    private readonly onFrame: FrameHandler,
   ) {
-    super(app, { messageParser: (data: unknown) => ({ event: FRAME_EVENT, data }) });
+    super(app);
+  }
+
+  /**
+   * Nest's default runs each frame through an rxjs pipeline and an async interceptor chain, which
+   * cost more than relaying it and hold several objects per socket; the relay's one frame handler
+   * needs neither.
+   */
+  override bindMessageHandlers(client: WebSocket): void {
+    client.on('message', (data: RawData, isBinary: boolean) =>
+      this.onFrame(client, isBinary ? toBytes(data) : data.toString()),
+    );
   }
 
   override create(port: number, options: Record<string, unknown> = {}) {
@@ -60,4 +73,10 @@ export class RelayWsAdapter extends WsAdapter {
     }
     done(true);
   }
+}
+
+/** ws hands binary frames over as a Buffer (the default binaryType); fragments as a list. */
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

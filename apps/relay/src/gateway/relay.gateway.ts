@@ -2,17 +2,11 @@ import type { ClientLimits, ClientMessage } from '@hush/protocol';
 import { ClientType, decodeClientMessage } from '@hush/protocol';
 import { Inject } from '@nestjs/common';
 import type { OnGatewayConnection } from '@nestjs/websockets';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ConnectionEvent } from '../actors/connection.machine.js';
 import { RelayCore } from '../relay-core.js';
-import { FRAME_EVENT } from './relay-ws.adapter.js';
 
 /**
  * The WebSocket endpoint. Thin on purpose: decode, validate, hand the event to the connection's
@@ -27,11 +21,11 @@ export class RelayGateway implements OnGatewayConnection {
       request.socket.remoteAddress,
       request.headers['x-forwarded-for'],
     );
-    this.core.sessions.open(socket, address);
+    this.core.sessions.open(socket, address, request.socket);
   }
 
-  @SubscribeMessage(FRAME_EVENT)
-  onFrame(@ConnectedSocket() socket: WebSocket, @MessageBody() data: unknown): void {
+  /** Every frame of every socket, routed here by the adapter. */
+  onFrame(socket: WebSocket, data: Uint8Array | string): void {
     this.core.sessions.get(socket)?.send(frameEvent(data, this.core.config.limits));
   }
 }

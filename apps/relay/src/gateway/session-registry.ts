@@ -1,15 +1,25 @@
+import type { ServerLimits, ServerMessage } from '@hush/protocol';
 import { encode } from '@hush/protocol';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
-import type { ConnectionIo } from '../actors/connection.machine.js';
+import type {
+  ConnectionIo,
+  ConnectionObserver,
+  RateKind,
+  RoomRequest,
+} from '../actors/connection.machine.js';
 import { CloseCode, connectionMachine } from '../actors/connection.machine.js';
+import type { RelayedMessage } from '../actors/room.machine.js';
 import type { RelayConfig } from '../config/config.schema.js';
 import type { Logger } from '../logging/logger.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
+import type { AdmissionReply, MemberLink } from '../rooms/member-link.js';
 import type { RoomDirectory } from '../rooms/room-directory.js';
 import type { ConnectionCap } from '../security/connection-cap.js';
 import type { Lockout } from '../security/lockout.js';
+import type { RateLimit } from '../security/rate-limiter.js';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
 
@@ -25,15 +35,173 @@ export interface SessionDeps {
   logger: Logger;
 }
 
+/** What every connection shares: limits derived from the configuration once, the collaborators. */
+interface Shared extends SessionDeps {
+  rate: Readonly<Record<RateKind, RateLimit>>;
+  serverLimits: ServerLimits;
+  /**
+   * Holds a socket's writes until the end of this event-loop turn (see WriteCoalescer) and
+   * returns the bytes it still had unsent before this turn.
+   */
+  coalesce(raw: Socket): number;
+}
+
 /**
- * One connection actor per open socket. Per-connection state lives in the actor, found through a
- * map keyed by the socket, never on the socket object itself.
+ * The effects of one connection: writes to its socket, its address's lockout, its room requests.
+ * One object per socket with its methods on the prototype, so an idle connection costs a few
+ * fields rather than a closure per effect.
+ */
+class SocketSession implements ConnectionIo {
+  readonly admissionTimeoutMs = ADMISSION_TIMEOUT_MS;
+  actor: ConnectionActor | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly socket: WebSocket,
+    private readonly raw: Socket,
+    private readonly address: string,
+    private readonly id: string,
+  ) {}
+
+  get rate(): Readonly<Record<RateKind, RateLimit>> {
+    return this.shared.rate;
+  }
+  get heartbeat(): RelayConfig['heartbeat'] {
+    return this.shared.config.heartbeat;
+  }
+  get serverLimits(): ServerLimits {
+    return this.shared.serverLimits;
+  }
+  get observer(): ConnectionObserver {
+    return this.shared.metrics;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  send(message: ServerMessage): void {
+    this.deliver(encode(message));
+  }
+
+  deliver(frame: Uint8Array): void {
+    const { socket } = this;
+    if (this.closing || socket.readyState !== socket.OPEN) return;
+    // What is held back this turn is not the client's fault; what it left unread before is.
+    const backlog = this.shared.coalesce(this.raw);
+    if (backlog > this.shared.config.limits.maxBufferedBytes) {
+      this.closing = true;
+      this.shared.metrics.slowConsumer();
+      this.log().info({ backlog }, 'closing slow consumer');
+      socket.close(CloseCode.SlowConsumer, 'client does not read fast enough');
+      // The closing handshake waits behind everything unread; the room need not wait for it.
+      this.actor?.send({ type: 'SLOW_CONSUMER' });
+      return;
+    }
+    socket.send(frame);
+  }
+
+  ping(): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.closing = true;
+    this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.log().info('terminating unresponsive connection');
+    this.socket.terminate();
+  }
+
+  lockedOut(): boolean {
+    return this.shared.lockout.isLocked(this.address);
+  }
+
+  recordFailedJoin(): void {
+    this.shared.lockout.recordFailure(this.address);
+  }
+
+  join(request: RoomRequest, link: MemberLink, reply: AdmissionReply): void {
+    this.shared.directory.join(request, link, reply);
+  }
+
+  relay(roomId: string, memberId: string, message: RelayedMessage): void {
+    this.shared.directory.relay(roomId, memberId, message);
+  }
+
+  leave(roomId: string, memberId: string): void {
+    this.shared.directory.leave(roomId, memberId);
+  }
+
+  /** A logger for this connection, made only when there is something to log. */
+  log(): Logger {
+    return this.shared.logger.child({ conn: this.id });
+  }
+}
+
+/**
+ * Holds each socket's writes from the first one in an event-loop turn until the turn ends, so the
+ * frames a socket receives in one turn (a room's fan-out often sends several) leave in one
+ * syscall instead of one each.
+ */
+class WriteCoalescer {
+  /** Corked sockets → bytes they had unsent when corked. */
+  private readonly corked = new Map<Socket, number>();
+  private scheduled = false;
+
+  /** Corks `raw` for the rest of this turn; returns its unsent bytes from before the turn. */
+  add(raw: Socket): number {
+    const backlog = this.corked.get(raw);
+    if (backlog !== undefined) return backlog;
+    const pending = raw.writableLength;
+    raw.cork();
+    this.corked.set(raw, pending);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return pending;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const raw of this.corked.keys()) raw.uncork();
+    this.corked.clear();
+  }
+}
+
+/**
+ * One connection actor per open socket. Per-connection state lives in the actor and its session
+ * object, found through a map keyed by the socket, never on the socket object itself.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<WebSocket, ConnectionActor>();
+  private readonly shared: Shared;
   private counter = 0;
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(deps: SessionDeps) {
+    const { limits } = deps.config;
+    const coalescer = new WriteCoalescer();
+    this.shared = {
+      ...deps,
+      rate: {
+        ...limits.rate,
+        invalid: { events: limits.invalidFrameLimit, windowMs: limits.invalidFrameWindowMs },
+      },
+      serverLimits: {
+        maxFrameBytes: limits.maxFrameBytes,
+        maxRoomMembers: limits.maxRoomMembers,
+        nameMaxCodePoints: limits.nameMaxCodePoints,
+        maxExpirySeconds: limits.maxExpirySeconds,
+        chatPerWindow: limits.rate.chat.events,
+        windowMs: limits.rate.chat.windowMs,
+      },
+      coalesce: (raw) => coalescer.add(raw),
+    };
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -43,67 +211,24 @@ export class SessionRegistry {
     return this.sessions.get(socket);
   }
 
-  /** Starts the connection actor for a freshly accepted socket. */
-  open(socket: WebSocket, address: string): ConnectionActor {
-    const { config, directory, lockout, cap, metrics } = this.deps;
-    const log = this.deps.logger.child({ conn: (++this.counter).toString(36) });
-    let closing = false;
-    const write = (frame: Uint8Array): void => {
-      if (closing || socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > config.limits.maxBufferedBytes) {
-        closing = true;
-        metrics.slowConsumer();
-        log.info({ buffered: socket.bufferedAmount }, 'closing slow consumer');
-        socket.close(CloseCode.SlowConsumer, 'client does not read fast enough');
-        // The closing handshake waits behind everything unread; the room need not wait for it.
-        actor.send({ type: 'SLOW_CONSUMER' });
-        return;
-      }
-      socket.send(frame);
-    };
-    const io: ConnectionIo = {
-      rate: {
-        ...config.limits.rate,
-        invalid: {
-          events: config.limits.invalidFrameLimit,
-          windowMs: config.limits.invalidFrameWindowMs,
-        },
-      },
-      heartbeat: config.heartbeat,
-      admissionTimeoutMs: ADMISSION_TIMEOUT_MS,
-      serverLimits: {
-        maxFrameBytes: config.limits.maxFrameBytes,
-        maxRoomMembers: config.limits.maxRoomMembers,
-        nameMaxCodePoints: config.limits.nameMaxCodePoints,
-        maxExpirySeconds: config.limits.maxExpirySeconds,
-        chatPerWindow: config.limits.rate.chat.events,
-        windowMs: config.limits.rate.chat.windowMs,
-      },
-      observer: metrics,
-      now: Date.now,
-      send: (message) => write(encode(message)),
-      deliver: write,
-      ping: () => {
-        if (socket.readyState === socket.OPEN) socket.ping();
-      },
-      close: (code, reason) => {
-        closing = true;
-        socket.close(code, reason);
-      },
-      terminate: () => {
-        log.info('terminating unresponsive connection');
-        socket.terminate();
-      },
-      lockedOut: () => lockout.isLocked(address),
-      recordFailedJoin: () => lockout.recordFailure(address),
-      join: (request, link, reply) => directory.join(request, link, reply),
-      relay: (roomId, memberId, message) => directory.relay(roomId, memberId, message),
-      leave: (roomId, memberId) => directory.leave(roomId, memberId),
-    };
-    const actor = createActor(connectionMachine, { input: { io } });
+  /**
+   * Starts the connection actor for a freshly accepted socket; `raw` is the TCP socket under it
+   * (the upgrade request's socket).
+   */
+  open(socket: WebSocket, address: string, raw: Socket): ConnectionActor {
+    const { cap, metrics } = this.shared;
+    const session = new SocketSession(
+      this.shared,
+      socket,
+      raw,
+      address,
+      (++this.counter).toString(36),
+    );
+    const actor = createActor(connectionMachine, { input: { io: session } });
+    session.actor = actor;
     actor.subscribe({
       error: (error) => {
-        log.error({ err: error }, 'connection actor failed; closing its socket');
+        session.log().error({ err: error }, 'connection actor failed; closing its socket');
         socket.terminate();
       },
     });
@@ -111,15 +236,13 @@ export class SessionRegistry {
     cap.opened(address);
     metrics.connectionOpened();
     socket.on('pong', () => actor.send({ type: 'PONG' }));
-    socket.once('close', (code) => {
+    socket.once('close', () => {
       this.sessions.delete(socket);
       cap.closed(address);
       metrics.connectionClosed();
-      log.debug({ code }, 'connection closed');
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'SOCKET_CLOSED' });
     });
     actor.start();
-    log.debug('connection opened');
     return actor;
   }
 
