@@ -1,0 +1,150 @@
+// What `npm run bench` measures, against which systems, with which relay settings. Sized so the
+// whole run stays under 10 minutes on a 2-core machine; `--quick` shrinks everything for a
+// smoke run.
+
+/** Systems under test. The load generator speaks `protocol` to every replica's `path`. */
+export const SYSTEMS = {
+  hush: { label: 'Hush', protocol: 'msgpack', path: '/ws' },
+  baseline: { label: 'bare ws baseline', protocol: 'msgpack', path: '/ws' },
+  baselineBatch: { label: 'bare ws, batched writes', protocol: 'msgpack', path: '/ws' },
+  socketio: {
+    label: 'Socket.IO',
+    protocol: 'socketio',
+    path: '/socket.io/?EIO=4&transport=websocket',
+  },
+};
+
+/**
+ * @typedef {object} Target
+ * @property {string} id
+ * @property {keyof typeof SYSTEMS} system
+ * @property {1 | 2} replicas  two replicas share a local redis-server
+ * @property {boolean} [optional]  run only when named in --targets
+ */
+
+/** @type {Target[]} In run order: Hush first in each topology, as it sets the reference load. */
+export const TARGETS = [
+  { id: 'hush-1', system: 'hush', replicas: 1 },
+  { id: 'baseline-1', system: 'baseline', replicas: 1 },
+  { id: 'socketio-1', system: 'socketio', replicas: 1 },
+  { id: 'hush-2', system: 'hush', replicas: 2 },
+  { id: 'baseline-2', system: 'baseline', replicas: 2 },
+  { id: 'socketio-2', system: 'socketio', replicas: 2 },
+  // The baseline with Hush's write coalescing: not in the issue's list, so opt-in.
+  { id: 'baseline-batch-1', system: 'baselineBatch', replicas: 1, optional: true },
+  { id: 'baseline-batch-2', system: 'baselineBatch', replicas: 2, optional: true },
+];
+
+/**
+ * Relay settings for load tests. Production defaults would throttle the generator: the per-IP
+ * connection cap (every client comes from 127.0.0.1), the chat rate limit (10 per 10 s per
+ * connection), the room size limit (50) and the slow-consumer bound (1 MiB buffered per socket,
+ * which a CPU-starved generator on 2 cores can pass at saturation). BENCHMARKS.md lists them.
+ */
+export const HUSH_BENCH_ENV = {
+  HUSH_LOG_LEVEL: 'warn',
+  HUSH_MAX_CONNECTIONS_PER_IP: '0',
+  HUSH_RATE_CHAT: '1000000/1000',
+  HUSH_MAX_ROOM_MEMBERS: '1000',
+  HUSH_MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
+  HUSH_SHUTDOWN_TIMEOUT_MS: '3000',
+};
+
+const throughputDefaults = {
+  kind: 'throughput',
+  setupTimeoutMs: 60_000,
+  connectConcurrency: 200,
+  /** Each ramp step multiplies the offered send rate by this. */
+  growth: 2,
+  warmupMs: 300,
+  measureMs: 1_500,
+  /**
+   * A step whose p95 passes this is overload: latency has exploded (on loopback a relay keeping up
+   * answers in a few ms; past saturation queues grow to hundreds of ms within a step). p95, not
+   * p99: a single GC pause of a few tens of ms moves p99 of a 1.5 s step without any queue
+   * building up.
+   */
+  overloadP95Ms: 50,
+  /** After the doubling ramp, this many bisection steps between the last good and first bad rate. */
+  refineSteps: 2,
+  referenceWarmupMs: 500,
+  referenceMeasureMs: 2_500,
+  skipRamp: false,
+  /** A step starved by other load on the machine (see loadgen) is repeated at most this often. */
+  starvedRetries: 2,
+};
+
+/** @type {Record<string, Record<string, any>>} */
+export const SCENARIOS = {
+  'small-rooms': {
+    ...throughputDefaults,
+    title: 'Small rooms',
+    describe: (/** @type {any} */ s) =>
+      `${s.connections} connections in rooms of ${s.roomSizes[0]}–${s.roomSizes.at(-1)} members, every member sending`,
+    connections: 1_080,
+    roomSizes: [2, 3, 4, 5, 6, 7, 8, 9, 10],
+    startRate: 1_000,
+    maxSteps: 8,
+    maxRate: 200_000,
+  },
+  'big-room': {
+    ...throughputDefaults,
+    title: 'One big room',
+    describe: (/** @type {any} */ s) =>
+      `one room of ${s.connections} members, every member sending, each message to ${s.connections - 1}`,
+    connections: 500,
+    roomSizes: [500],
+    startRate: 40,
+    maxSteps: 8,
+    maxRate: 10_000,
+  },
+  idle: {
+    kind: 'idle',
+    title: 'Idle connections',
+    describe: (/** @type {any} */ s) =>
+      `${s.connections} idle members in rooms of ${s.roomSize}, on top of ${s.warmConnections} warm ones`,
+    setupTimeoutMs: 90_000,
+    connectConcurrency: 200,
+    connections: 10_000,
+    warmConnections: 200,
+    roomSize: 10,
+    settleMs: 1_500,
+    idleCpuMs: 1_000,
+  },
+  churn: {
+    kind: 'churn',
+    title: 'Connection churn',
+    describe: (/** @type {any} */ s) =>
+      `${s.concurrency} concurrent loops of connect → join one of ${s.anchorRooms} rooms → disconnect, ${s.durationMs / 1000} s`,
+    setupTimeoutMs: 30_000,
+    anchorRooms: 20,
+    concurrency: 50,
+    durationMs: 5_000,
+    maxCycles: 200_000,
+  },
+};
+
+/** `--quick`: a smoke run of the whole pipeline in about a minute and a half. */
+export const QUICK = {
+  'small-rooms': {
+    connections: 270,
+    maxSteps: 3,
+    measureMs: 600,
+    referenceMeasureMs: 800,
+    warmupMs: 200,
+    referenceWarmupMs: 200,
+  },
+  'big-room': {
+    connections: 100,
+    maxSteps: 3,
+    measureMs: 600,
+    referenceMeasureMs: 800,
+    warmupMs: 200,
+    referenceWarmupMs: 200,
+  },
+  idle: { connections: 1_000, settleMs: 500, idleCpuMs: 300 },
+  churn: { durationMs: 1_000, concurrency: 10 },
+};
+
+/** Bound on one unit (one scenario against one system), start and teardown included. */
+export const UNIT_TIMEOUT_MS = 150_000;

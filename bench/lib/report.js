@@ -1,0 +1,395 @@
+// The results as markdown: absolute figures per scenario, ratios Hush/baseline and
+// Hush/Socket.IO, and the targets of the issue, met or not.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+export const BEGIN_MARKER = '<!-- bench:results:begin -->';
+export const END_MARKER = '<!-- bench:results:end -->';
+
+const LABEL = {
+  hush: 'Hush',
+  baseline: 'bare ws',
+  socketio: 'Socket.IO',
+  baselineBatch: 'bare ws, batched writes',
+};
+
+/** Targets of the issue (benchmarks, not tests). */
+export const GOALS = {
+  throughputVsBaseline: 0.8,
+  throughputVsSocketIo: 1.5,
+  p99AtHalfLoadMs: 20,
+  idleKbPerConnection: 10,
+};
+
+/**
+ * @typedef {object} Report
+ * @property {Record<string, any>} meta
+ * @property {any[]} units
+ */
+
+/**
+ * @param {number | null | undefined} value
+ * @param {number} [digits]
+ */
+function num(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** @param {number | null | undefined} value */
+function ms(value) {
+  if (value === null || value === undefined) return '–';
+  return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
+}
+
+/** @param {number | null | undefined} value */
+function ratio(value) {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : `${value.toFixed(2)}×`;
+}
+
+/**
+ * Sum of CPU % of the relay replicas in a usage record.
+ * @param {any} usage
+ */
+function relayCpu(usage) {
+  if (usage === undefined) return undefined;
+  let total = 0;
+  for (const [name, u] of Object.entries(usage.procs ?? {})) {
+    if (name.startsWith('server') && u !== null) total += /** @type {any} */ (u).cpuPct;
+  }
+  return total;
+}
+
+/**
+ * Relay CPU time per delivered message, µs (all replicas together): what one delivery costs,
+ * independent of how busy the rest of the machine was.
+ * @param {any} step
+ * @param {'cpuPct' | 'userPct'} [field]
+ */
+export function cpuPerMessageUs(step, field = 'cpuPct') {
+  if (step?.usage === undefined || !(step.deliveredPerSec > 0)) return undefined;
+  let total = 0;
+  for (const [name, u] of Object.entries(step.usage.procs ?? {})) {
+    if (name.startsWith('server') && u !== null) total += /** @type {any} */ (u)[field];
+  }
+  return ((total / 100) * 1e6) / step.deliveredPerSec;
+}
+
+/** @param {any} usage */
+function relayRss(usage) {
+  if (usage === undefined) return undefined;
+  let total = 0;
+  for (const [name, u] of Object.entries(usage.procs ?? {})) {
+    if (name.startsWith('server') && u !== null) total += /** @type {any} */ (u).rssMb;
+  }
+  return total;
+}
+
+/**
+ * @param {any[]} units
+ * @param {string} scenario
+ * @param {string} system
+ * @param {number} replicas
+ */
+function find(units, scenario, system, replicas) {
+  return units.find(
+    (u) => u.scenario === scenario && u.system === system && u.replicas === replicas,
+  );
+}
+
+/** @param {any} unit */
+function status(unit) {
+  return unit.status === 'skipped' ? `skipped: ${unit.reason}` : `failed: ${unit.error}`;
+}
+
+/**
+ * @param {Report} report
+ * @returns {string}
+ */
+export function renderMarkdown(report) {
+  const { meta, units } = report;
+  const lines = [];
+  const others = units
+    .flatMap((u) => [
+      u.result?.reference?.usage?.otherPct,
+      u.result?.peak?.usage?.otherPct,
+      u.result?.usage?.otherPct,
+    ])
+    .filter((v) => typeof v === 'number');
+  const otherMean = others.length === 0 ? 0 : others.reduce((a, b) => a + b, 0) / others.length;
+  lines.push(
+    `Run of ${meta.date.slice(0, 16).replace('T', ' ')} UTC${meta.quick ? ' (**--quick**: smoke sizes, not comparable)' : ''}: ` +
+      `${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGiB} GiB, Node ${meta.node}, commit ${meta.commit}; ` +
+      `${num(meta.totalSeconds)} s in total. Load average at start ${meta.loadAverageAtStart.join(' / ')}; ` +
+      `other processes used on average ${num(otherMean)} % CPU (100 % = one core) during the measurement windows.`,
+  );
+  lines.push('');
+
+  for (const [name, scenario] of Object.entries(meta.scenarios)) {
+    const s = /** @type {any} */ (scenario);
+    const rows = units.filter((u) => u.scenario === name);
+    if (rows.length === 0) continue;
+    lines.push(`#### ${s.title}: ${describe(name, s, rows)}`);
+    lines.push('');
+    if (s.kind === 'throughput') lines.push(...throughputTable(rows));
+    if (s.kind === 'idle') lines.push(...idleTable(rows));
+    if (s.kind === 'churn') lines.push(...churnTable(rows));
+    lines.push('');
+  }
+
+  lines.push('#### Ratios (same scenario, same machine, same run)');
+  lines.push('');
+  const compared = ['baseline', 'socketio'];
+  if (units.some((u) => u.system === 'baselineBatch')) compared.push('baselineBatch');
+  lines.push(
+    `| Scenario | Replicas | Metric | ${compared.map((o) => `Hush / ${LABEL[/** @type {keyof typeof LABEL} */ (o)]}`).join(' | ')} |`,
+  );
+  lines.push(`| --- | ---: | --- | ${compared.map(() => '---:').join(' | ')} |`);
+  for (const [name, scenario] of Object.entries(meta.scenarios)) {
+    const s = /** @type {any} */ (scenario);
+    for (const replicas of [1, 2]) {
+      const value = (/** @type {string} */ system) =>
+        metric(s.kind, find(units, name, system, replicas));
+      const hush = value('hush');
+      if (hush === undefined) continue;
+      const row = (
+        /** @type {string} */ what,
+        /** @type {(system: string) => number | undefined} */ get,
+      ) =>
+        `| ${s.title} | ${replicas} | ${what} | ${compared.map((o) => ratio(divide(get('hush'), get(o)))).join(' | ')} |`;
+      lines.push(row(metricName(s.kind), value));
+      if (s.kind === 'throughput') {
+        lines.push(
+          row('relay CPU per delivered msg (lower is better)', (system) => {
+            const unit = find(units, name, system, replicas);
+            return unit?.status === 'ok' ? cpuPerMessageUs(unit.result.peak) : undefined;
+          }),
+        );
+      }
+    }
+  }
+  lines.push('');
+
+  lines.push('#### Targets');
+  lines.push('');
+  lines.push('| Target | Replicas | Measured | Goal | Met |');
+  lines.push('| --- | ---: | ---: | ---: | :---: |');
+  for (const row of targets(meta, units)) {
+    lines.push(`| ${row.what} | ${row.replicas} | ${row.measured} | ${row.goal} | ${row.met} |`);
+  }
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * @param {string} _name
+ * @param {any} s
+ * @param {any[]} rows
+ */
+function describe(_name, s, rows) {
+  const sample = rows.find((u) => u.result !== undefined)?.result;
+  const base = typeof s.describe === 'function' ? s.describe(s) : '';
+  if (s.kind === 'throughput' && sample !== undefined) {
+    return `${base} (${num(sample.rooms)} rooms, ${num(sample.avgFanout, 2)} recipients per message on average)`;
+  }
+  return base;
+}
+
+/** @param {any[]} rows */
+function throughputTable(rows) {
+  const out = [
+    '| System | Replicas | Peak delivered msg/s | Saturating sends/s | Relay CPU % at peak | Relay CPU µs per delivery (user) | Loadgen CPU % at peak | Reference load sends/s | p50 ms | p95 ms | p99 ms | Relay CPU % | Relay RSS MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const u of rows) {
+    if (u.status !== 'ok') {
+      out.push(
+        `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]} | ${u.replicas} | ${status(u)} | | | | | | | | | | |`,
+      );
+      continue;
+    }
+    const r = u.result;
+    const ref = r.reference;
+    const flags = [];
+    if ((r.totals?.notDelivered ?? 0) > 0)
+      flags.push(`${num(r.totals.notDelivered)} never delivered`);
+    if ((r.setup?.admissionRetries ?? 0) > 0)
+      flags.push(`${num(r.setup.admissionRetries)} joins retried`);
+    if ((r.totals?.unexpectedCloses ?? 0) > 0)
+      flags.push(`${num(r.totals.unexpectedCloses)} closed`);
+    out.push(
+      `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]}${flags.length > 0 ? ` (${flags.join(', ')})` : ''} | ${u.replicas} | ` +
+        `${r.saturated ? '' : '≥ '}${num(r.peak?.deliveredPerSec)} | ${r.saturated ? '' : '≥ '}${num(r.saturatingSendsPerSec)} | ` +
+        `${num(relayCpu(r.peak?.usage))} | ${num(cpuPerMessageUs(r.peak), 1)} (${num(cpuPerMessageUs(r.peak, 'userPct'), 1)}) | ` +
+        `${num(r.peak?.usage?.procs?.loadgen?.cpuPct)} | ` +
+        `${num(ref?.achievedSendsPerSec)} | ${ms(ref?.latencyMs?.p50)} | ${ms(ref?.latencyMs?.p95)} | ` +
+        `${ms(ref?.latencyMs?.p99)} | ${num(relayCpu(ref?.usage))} | ${num(relayRss(ref?.usage))} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    '_Peak: the best ramp step the system kept up with (p95 ≤ 50 ms, ≥ 90 % delivered, nothing lost), after ' +
+      'doubling the offered rate and two bisection steps. Reference load: half of the saturating ' +
+      'send rate of Hush with the same number of replicas, applied to every system; latency and CPU are ' +
+      'measured there. Latency is end to end, send to receipt, from a timestamp inside the payload. ' +
+      'CPU µs per delivery: relay CPU time (user + kernel; user-mode part in parentheses) per delivered ' +
+      'message at the peak, all replicas together; it depends little on other load on the machine. ' +
+      '"≥": the ramp hit its step or rate limit before the system saturated._',
+  );
+  return out;
+}
+
+/** @param {any[]} rows */
+function idleTable(rows) {
+  const out = [
+    '| System | Replicas | Idle connections | Relay RSS before MB | after MB | KB per idle connection | Redis KB per connection | Connections opened /s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const u of rows) {
+    if (u.status !== 'ok') {
+      out.push(
+        `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]} | ${u.replicas} | ${status(u)} | | | | | |`,
+      );
+      continue;
+    }
+    const r = u.result;
+    const servers = Object.values(r.servers ?? {});
+    const before = servers.reduce((sum, s) => sum + /** @type {any} */ (s).beforeMb, 0);
+    const after = servers.reduce((sum, s) => sum + /** @type {any} */ (s).afterMb, 0);
+    out.push(
+      `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]} | ${u.replicas} | ${num(r.clients)} | ${num(before, 1)} | ${num(after, 1)} | ` +
+        `${num(r.kbPerConnection, 1)} | ${u.replicas > 1 ? num(r.redisKbPerConnection, 2) : '–'} | ${num(r.setup?.connectionsPerSec)} |`,
+    );
+  }
+  return out;
+}
+
+/** @param {any[]} rows */
+function churnTable(rows) {
+  const out = [
+    '| System | Replicas | Connect+join+leave cycles/s | Connect+join p50 ms | p99 ms | Relay CPU % | Loadgen CPU % | Other load % | Errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const u of rows) {
+    if (u.status !== 'ok') {
+      out.push(
+        `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]} | ${u.replicas} | ${status(u)} | | | | | | |`,
+      );
+      continue;
+    }
+    const r = u.result;
+    out.push(
+      `| ${LABEL[/** @type {keyof typeof LABEL} */ (u.system)]} | ${u.replicas} | ${num(r.cyclesPerSec)} | ${ms(r.connectJoinMs?.p50)} | ` +
+        `${ms(r.connectJoinMs?.p99)} | ${num(relayCpu(r.usage))} | ${num(r.usage?.procs?.loadgen?.cpuPct)} | ` +
+        `${num(r.usage?.otherPct)} | ${num(r.errors)} |`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The figure compared across systems: throughput, memory or churn rate.
+ * @param {string} kind
+ * @param {any} unit
+ * @returns {number | undefined}
+ */
+function metric(kind, unit) {
+  if (unit?.status !== 'ok') return undefined;
+  if (kind === 'throughput') return unit.result.peak?.deliveredPerSec;
+  if (kind === 'idle') return unit.result.kbPerConnection;
+  if (kind === 'churn') return unit.result.cyclesPerSec;
+  return undefined;
+}
+
+/** @param {string} kind */
+function metricName(kind) {
+  if (kind === 'throughput') return 'peak delivered msg/s (higher is better)';
+  if (kind === 'idle') return 'KB per idle connection (lower is better)';
+  return 'churn cycles/s (higher is better)';
+}
+
+/**
+ * @param {number | undefined} a
+ * @param {number | undefined} b
+ */
+function divide(a, b) {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+/**
+ * @param {Record<string, any>} meta
+ * @param {any[]} units
+ */
+function targets(meta, units) {
+  /** @type {{ what: string, replicas: number, measured: string, goal: string, met: string }[]} */
+  const rows = [];
+  /** @param {boolean | undefined} ok */
+  const met = (ok) => (ok === undefined ? '–' : ok ? 'yes' : '**no**');
+  for (const [name, scenario] of Object.entries(meta.scenarios)) {
+    const s = /** @type {any} */ (scenario);
+    for (const replicas of [1, 2]) {
+      const hush = find(units, name, 'hush', replicas);
+      if (hush?.status !== 'ok') continue;
+      if (s.kind === 'throughput') {
+        const h = metric('throughput', hush);
+        const b = divide(h, metric('throughput', find(units, name, 'baseline', replicas)));
+        const io = divide(h, metric('throughput', find(units, name, 'socketio', replicas)));
+        rows.push({
+          what: `${s.title}: throughput vs bare ws`,
+          replicas,
+          measured: ratio(b),
+          goal: `≥ ${GOALS.throughputVsBaseline}×`,
+          met: met(b === undefined ? undefined : b >= GOALS.throughputVsBaseline),
+        });
+        rows.push({
+          what: `${s.title}: throughput vs Socket.IO`,
+          replicas,
+          measured: ratio(io),
+          goal: `≥ ${GOALS.throughputVsSocketIo}×`,
+          met: met(io === undefined ? undefined : io >= GOALS.throughputVsSocketIo),
+        });
+        const p99 = hush.result.reference?.latencyMs?.p99;
+        rows.push({
+          what: `${s.title}: p99 at half the saturating load`,
+          replicas,
+          measured: `${ms(p99)} ms`,
+          goal: `≤ ${GOALS.p99AtHalfLoadMs} ms`,
+          met: met(typeof p99 === 'number' ? p99 <= GOALS.p99AtHalfLoadMs : undefined),
+        });
+      }
+      if (s.kind === 'idle') {
+        const kb = hush.result.kbPerConnection;
+        rows.push({
+          what: 'Relay memory per idle connection',
+          replicas,
+          measured: `${num(kb, 1)} KB`,
+          goal: `≤ ${GOALS.idleKbPerConnection} KB`,
+          met: met(typeof kb === 'number' ? kb <= GOALS.idleKbPerConnection : undefined),
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * Replaces the text between the markers of BENCHMARKS.md with `markdown` (appends the markers
+ * when they are missing).
+ * @param {string} path
+ * @param {string} markdown
+ */
+export function updateBenchmarksMd(path, markdown) {
+  const block = `${BEGIN_MARKER}\n\n${markdown}\n${END_MARKER}`;
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const begin = text.indexOf(BEGIN_MARKER);
+  const end = text.indexOf(END_MARKER);
+  const next =
+    begin >= 0 && end > begin
+      ? `${text.slice(0, begin)}${block}${text.slice(end + END_MARKER.length)}`
+      : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}

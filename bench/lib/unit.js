@@ -1,0 +1,182 @@
+// One unit of a bench run: start the replicas of one system, fork the load generator, answer its
+// sampling requests, collect its result, stop everything. Bounded by UNIT_TIMEOUT_MS.
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HUSH_BENCH_ENV, SYSTEMS, UNIT_TIMEOUT_MS } from '../config.js';
+import { freePort, startProcess, stopProcess, track, waitReady } from './processes.js';
+import { sample } from './procfs.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LOADGEN = fileURLToPath(new URL('../loadgen/main.js', import.meta.url));
+const RELAY_MAIN = join(REPO_ROOT, 'apps/relay/dist/main.js');
+const RELAY_REDIS_BACKEND = join(REPO_ROOT, 'apps/relay/dist/backends/redis.backends.js');
+
+/**
+ * Why a target cannot run here, or undefined when it can.
+ * @param {import('../config.js').Target} target
+ */
+export function unavailable(target) {
+  if (target.system !== 'hush') return undefined;
+  if (!existsSync(RELAY_MAIN)) return 'apps/relay is not built (npm run build)';
+  if (target.replicas > 1 && !existsSync(RELAY_REDIS_BACKEND)) {
+    return 'the relay has no Redis backend yet (apps/relay/dist/backends/redis.backends.js)';
+  }
+  return undefined;
+}
+
+/**
+ * The command line of one replica.
+ * @param {import('../config.js').Target} target
+ * @param {string[]} nodeArgs
+ */
+function serverCommand(target, nodeArgs) {
+  switch (target.system) {
+    case 'hush':
+      return [...nodeArgs, RELAY_MAIN];
+    case 'baseline':
+    case 'baselineBatch':
+      return [...nodeArgs, fileURLToPath(new URL('../servers/baseline.js', import.meta.url))];
+    case 'socketio':
+      return [...nodeArgs, fileURLToPath(new URL('../servers/socketio.js', import.meta.url))];
+    default:
+      throw new Error(`unknown system ${String(target.system)}`);
+  }
+}
+
+/**
+ * @typedef {object} UnitOptions
+ * @property {string} logDir  server output goes here, one file per unit
+ * @property {{ url: string, pid: number } | undefined} redis  required for two replicas
+ * @property {number} [referenceRate]  sends/s for the latency measurement
+ * @property {string[]} [nodeArgs]  extra `node` flags for the replicas (e.g. --cpu-prof)
+ * @property {(label: string, servers: { pid: number, port: number }[]) => Promise<void>} [beforeSample]
+ *   runs before the sample the generator asked for (e.g. to take a heap snapshot)
+ * @property {(line: string) => void} log
+ */
+
+/**
+ * @param {import('../config.js').Target} target
+ * @param {string} scenarioName
+ * @param {Record<string, any>} scenario
+ * @param {UnitOptions} options
+ * @returns {Promise<any>} the generator's result, see bench/loadgen/main.js
+ */
+export async function runUnit(target, scenarioName, scenario, options) {
+  const system = SYSTEMS[target.system];
+  const logFile = join(options.logDir, `${scenarioName}-${target.id}.log`);
+  if (target.replicas > 1 && options.redis === undefined)
+    throw new Error('two replicas need Redis');
+  /** @type {{ child: import('node:child_process').ChildProcess, port: number }[]} */
+  const servers = [];
+  /** @type {import('node:child_process').ChildProcess | undefined} */
+  let generator;
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const phases = { serverStartMs: 0, generatorMs: 0, teardownMs: 0 };
+  let phaseStart = performance.now();
+  try {
+    for (let replica = 0; replica < target.replicas; replica += 1) {
+      const port = await freePort();
+      const env = {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: target.replicas > 1 ? options.redis?.url : undefined,
+        ...(target.system === 'hush' ? HUSH_BENCH_ENV : {}),
+        ...(target.system === 'baselineBatch' ? { BASELINE_BATCH: '1' } : {}),
+      };
+      const child = startProcess(process.execPath, serverCommand(target, options.nodeArgs ?? []), {
+        env,
+        cwd: REPO_ROOT,
+        logFile,
+      });
+      servers.push({ child, port });
+    }
+    await Promise.all(servers.map(({ port, child }) => waitReady(port, child, 30_000)));
+    phases.serverStartMs = Math.round(performance.now() - phaseStart);
+    phaseStart = performance.now();
+
+    /** @type {Record<string, number>} */
+    const pids = {};
+    servers.forEach(({ child }, index) => {
+      pids[`server-${index}`] = /** @type {number} */ (child.pid);
+    });
+    if (target.replicas > 1 && options.redis !== undefined) pids.redis = options.redis.pid;
+
+    const gen = track(
+      fork(LOADGEN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }),
+    );
+    generator = gen;
+    pids.loadgen = /** @type {number} */ (gen.pid);
+    const result = await new Promise((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`unit did not finish within ${UNIT_TIMEOUT_MS} ms`)),
+        UNIT_TIMEOUT_MS,
+      );
+      gen.on('message', (/** @type {any} */ message) => {
+        switch (message?.type) {
+          case 'probe':
+            (
+              options.beforeSample?.(
+                String(message.label),
+                servers.map(({ child, port }) => ({
+                  pid: /** @type {number} */ (child.pid),
+                  port,
+                })),
+              ) ?? Promise.resolve()
+            ).then(
+              () =>
+                gen.send({
+                  type: 'probe-result',
+                  id: message.id,
+                  sample: sample(pids, performance.now()),
+                }),
+              reject,
+            );
+            return;
+          case 'log':
+            options.log(String(message.text));
+            return;
+          case 'done':
+            resolve(message.result);
+            return;
+          case 'failed':
+            reject(new Error(`load generator failed: ${String(message.error)}`));
+            return;
+          default:
+            return;
+        }
+      });
+      gen.once('exit', (code, signal) =>
+        reject(new Error(`load generator exited (${code ?? signal}) before finishing`)),
+      );
+      gen.send({
+        type: 'run',
+        unit: {
+          protocol: system.protocol,
+          endpoints: servers.map(({ port }) => `ws://127.0.0.1:${port}${system.path}`),
+          scenario: dataOnly(scenario),
+          referenceRate: options.referenceRate,
+        },
+      });
+    });
+    phases.generatorMs = Math.round(performance.now() - phaseStart);
+    phaseStart = performance.now();
+    return Object.assign(/** @type {object} */ (result), { unitPhases: phases });
+  } finally {
+    clearTimeout(timer);
+    if (generator !== undefined) await stopProcess(generator, 2_000);
+    // --cpu-prof writes its profile on a clean exit, so replicas get time to drain.
+    await Promise.all(servers.map(({ child }) => stopProcess(child, 8_000)));
+    phases.teardownMs = Math.round(performance.now() - phaseStart);
+  }
+}
+
+/**
+ * The scenario without functions (it crosses the IPC channel as JSON).
+ * @param {Record<string, any>} scenario
+ */
+function dataOnly(scenario) {
+  return Object.fromEntries(Object.entries(scenario).filter(([, v]) => typeof v !== 'function'));
+}
