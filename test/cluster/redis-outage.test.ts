@@ -65,6 +65,10 @@ describe('a Redis outage', () => {
       );
       const body = (await (await fetch(`${a.url}/readyz`)).json()) as { reasons: string[] };
       expect(body.reasons.join(' ')).toMatch(/redis/);
+      // At least one liveness sample certainly falls inside the outage, however short it is.
+      const duringOutage = await statuses('/healthz');
+      expect(duringOutage).toEqual([200, 200]);
+      liveness.push(...duringOutage);
 
       // While Redis is down a sender learns that the others may have missed the message, and a
       // join is refused as unavailable rather than left hanging.
@@ -90,7 +94,6 @@ describe('a Redis outage', () => {
       sampling = false;
       await sampler;
     }
-    expect(liveness.length).toBeGreaterThan(5);
     expect(liveness.every((status) => status === 200)).toBe(true);
 
     // Delivery resumes both ways on the same connections.
