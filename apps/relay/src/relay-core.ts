@@ -64,6 +64,11 @@ export class RelayCore {
     });
   }
 
+  /** True from the start of a drain on: new connections are refused. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   readiness(): Readiness {
     const reasons = this.backendHealth().flatMap((h) => (h.ok ? [] : [h.reason]));
     if (this.draining) reasons.unshift('draining');

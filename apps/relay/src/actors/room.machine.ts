@@ -1,5 +1,4 @@
 import type {
-  ClientMessage,
   Member,
   SendFileAck,
   SendFileCancel,
@@ -512,9 +511,4 @@ export const roomMachine = setup({
 /** True while the room actor takes new joins; otherwise a fresh actor must be started. */
 export function acceptsJoins(state: { value: unknown }): boolean {
   return state.value === 'subscribing' || state.value === 'open';
-}
-
-/** The relayable subset of client messages. */
-export function isRelayed(message: ClientMessage): message is RelayedMessage {
-  return message.type in RELAY_KIND;
 }

@@ -59,7 +59,7 @@ export class RelayWsAdapter extends WsAdapter {
       done(false, 403, 'origin not allowed');
       return;
     }
-    if (!this.core.readiness().reasons.every((r) => r !== 'draining')) {
+    if (this.core.isDraining) {
       done(false, 503, 'relay is shutting down');
       return;
     }
