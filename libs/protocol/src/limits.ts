@@ -52,10 +52,40 @@ export const MAX_CLIENT_NAME_LENGTH = 64;
 export const PING_INTERVAL_MS = 25_000;
 export const PONG_TIMEOUT_MS = 40_000;
 
-/** Rate-limit defaults: a budget of events per window, per connection. */
+/** One budget: at most `events` within `windowMs`. */
+export interface RateLimit {
+  events: number;
+  windowMs: number;
+}
+
+/**
+ * The kinds of client traffic the relay budgets, each per connection. A client paces itself by
+ * the budgets the relay announces in Welcome (`limits.rates`); these are the defaults.
+ */
 export const RATE_LIMITS = {
+  /** SendMessage (0x03). Arthas semantics: at most `events` accepted within any `windowMs`. */
   chat: { events: 10, windowMs: 10_000 },
+  /** Typing (0x05). */
   typing: { events: 20, windowMs: 10_000 },
+  /** SendReaction (0x07). */
   reaction: { events: 20, windowMs: 10_000 },
-  fileChunk: { events: 200, windowMs: 10_000 },
-} as const;
+  /** SendFileMeta (0x08): file transfers started. */
+  fileMeta: { events: 10, windowMs: 10_000 },
+  /** SendFileChunk (0x09). Arthas senders push a chunk every 10 ms; a 5 MB file is 80 chunks. */
+  fileChunk: { events: 400, windowMs: 10_000 },
+  /** SendFileComplete (0x0A) and SendFileCancel (0x0B). */
+  fileControl: { events: 20, windowMs: 10_000 },
+  /** SendFileAck (0x0C). */
+  fileAck: { events: 50, windowMs: 10_000 },
+  /** CreateRoom (0x01) and JoinRoom (0x02). */
+  join: { events: 5, windowMs: 10_000 },
+  /** Pong (0x06). One per Ping is all a client needs; more are ignored. */
+  pong: { events: 10, windowMs: 10_000 },
+  /** Room traffic sent outside a room (answered E003). */
+  lobby: { events: 20, windowMs: 10_000 },
+} as const satisfies Record<string, RateLimit>;
+
+/** A kind of budgeted client traffic. */
+export type RateKind = keyof typeof RATE_LIMITS;
+
+export const RATE_KINDS = Object.keys(RATE_LIMITS) as readonly RateKind[];

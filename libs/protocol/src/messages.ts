@@ -1,5 +1,6 @@
 import type { ErrorCode } from './error-codes.js';
 import type { ClientType, Feature, ServerType } from './message-types.js';
+import type { RateKind, RateLimit } from './limits.js';
 
 /**
  * An opaque encrypted field. Arthas clients send base64url strings; other clients may send
@@ -279,8 +280,14 @@ export interface ServerLimits {
   maxRoomMembers: number;
   nameMaxCodePoints: number;
   maxExpirySeconds: number;
+  /** The chat budget (also in `rates.chat`, kept for clients of protocol version 1). */
   chatPerWindow: number;
   windowMs: number;
+  /**
+   * Every per-connection budget in force, by kind. Relays before this field announced only the
+   * chat budget; a client then assumes the defaults of `RATE_LIMITS`.
+   */
+  rates?: Partial<Record<RateKind, RateLimit>>;
 }
 
 export const NoticeKind = {

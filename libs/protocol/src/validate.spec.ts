@@ -489,6 +489,50 @@ describe('forward compatibility', () => {
     );
     expect(result.ok && result.value.data).toMatchObject({ features: ['notices', 'self-id'] });
   });
+
+  it('reads the announced budgets by kind and skips kinds it does not know', () => {
+    const limits = {
+      maxFrameBytes: 1,
+      maxRoomMembers: 1,
+      nameMaxCodePoints: 1,
+      maxExpirySeconds: 1,
+      chatPerWindow: 3,
+      windowMs: 1000,
+      rates: {
+        chat: { events: 3, windowMs: 1000 },
+        fileAck: { events: 7, windowMs: 2000 },
+        telepathy: { events: 1, windowMs: 1 },
+      },
+    };
+    const result = decodeServerMessage(
+      frame({ type: ServerType.Welcome, data: { version: 1, features: [], limits } }),
+    );
+    expect(
+      result.ok && result.value.type === ServerType.Welcome && result.value.data.limits.rates,
+    ).toEqual({ chat: { events: 3, windowMs: 1000 }, fileAck: { events: 7, windowMs: 2000 } });
+  });
+
+  it('refuses an announced budget that is not {events, windowMs}', () => {
+    const result = decodeServerMessage(
+      frame({
+        type: ServerType.Welcome,
+        data: {
+          version: 1,
+          features: [],
+          limits: {
+            maxFrameBytes: 1,
+            maxRoomMembers: 1,
+            nameMaxCodePoints: 1,
+            maxExpirySeconds: 1,
+            chatPerWindow: 3,
+            windowMs: 1000,
+            rates: { chat: { events: 'many', windowMs: 1000 } },
+          },
+        },
+      }),
+    );
+    expect(result.ok).toBe(false);
+  });
 });
 
 describe('numbers', () => {

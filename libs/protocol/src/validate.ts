@@ -36,8 +36,15 @@ class Fields {
     private readonly limits: ClientLimits = DEFAULT_CLIENT_LIMITS,
   ) {}
 
-  private has(key: string): boolean {
+  has(key: string): boolean {
     return Object.hasOwn(this.data, key) && this.data[key] !== undefined && this.data[key] !== null;
+  }
+
+  /** The keys of this map, at most `max` of them. */
+  keys(max: number): string[] {
+    const keys = Object.keys(this.data);
+    if (keys.length > max) throw new FieldError('oversized_field', `more than ${max} keys`);
+    return keys;
   }
 
   private get(key: string): unknown {
@@ -288,7 +295,21 @@ const noticeKinds: ReadonlySet<string> = new Set(Object.values(NoticeKind));
 const isFeature = (value: string): value is Feature => features.has(value);
 const isNoticeKind = (value: string): value is NoticeKind => noticeKinds.has(value);
 
+const rateKinds: ReadonlySet<string> = new Set(L.RATE_KINDS);
+
+/** Budgets by kind; kinds this library does not know are skipped (a newer relay may add some). */
+function rates(f: Fields): Partial<Record<L.RateKind, L.RateLimit>> {
+  const out: Partial<Record<L.RateKind, L.RateLimit>> = {};
+  for (const kind of f.keys(L.MAX_FEATURES)) {
+    if (!rateKinds.has(kind)) continue;
+    const budget = f.map(kind);
+    out[kind as L.RateKind] = { events: budget.uint('events'), windowMs: budget.uint('windowMs') };
+  }
+  return out;
+}
+
 function serverLimits(f: Fields): ServerLimits {
+  const announced = f.has('rates') ? rates(f.map('rates')) : undefined;
   return {
     maxFrameBytes: f.uint('maxFrameBytes'),
     maxRoomMembers: f.uint('maxRoomMembers'),
@@ -296,6 +317,7 @@ function serverLimits(f: Fields): ServerLimits {
     maxExpirySeconds: f.uint('maxExpirySeconds'),
     chatPerWindow: f.uint('chatPerWindow'),
     windowMs: f.uint('windowMs'),
+    ...(announced === undefined ? {} : { rates: announced }),
   };
 }
 

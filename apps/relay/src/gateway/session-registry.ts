@@ -198,6 +198,7 @@ export class SessionRegistry {
         maxExpirySeconds: limits.maxExpirySeconds,
         chatPerWindow: limits.rate.chat.events,
         windowMs: limits.rate.chat.windowMs,
+        rates: { ...limits.rate },
       },
       coalesce: (raw) => coalescer.add(raw),
     };
