@@ -51,6 +51,69 @@ describe('hand-written Arthas client frames', () => {
     });
   });
 
+  it('CreateRoom as the Arthas Go CLI sends it: no expiry, a uint8 type and an int64 ephemeral', () => {
+    const frame = fromHex(
+      '82',
+      `${TYPE} cc 01`, // uint8 1
+      `${DATA} 83`, // map, 3 entries: the Go struct has no expiry field
+      'a4 6e616d65 a5 616c696365', // "name": "alice"
+      'a8 70617373776f7264 a0', // "password": ""
+      'a9 657068656d6572616c d3 0000000000000000', // "ephemeral": int64 0
+    );
+    expect(client(frame)).toStrictEqual({
+      type: 0x01,
+      data: { name: 'alice', password: '', ephemeral: 0, expiry: 0 },
+    });
+  });
+
+  it('CreateRoom with an int64 expiry past seven days, clamped as the Arthas server clamps', () => {
+    const frame = fromHex(
+      '82',
+      `${TYPE} 01`,
+      `${DATA} 84`,
+      'a4 6e616d65 a5 616c696365',
+      'a8 70617373776f7264 a0',
+      'a9 657068656d6572616c d3 000000000000003c', // "ephemeral": int64 60
+      'a6 657870697279 d3 0000000000093a81', // "expiry": int64 604801
+    );
+    expect(client(frame)).toStrictEqual({
+      type: 0x01,
+      data: { name: 'alice', password: '', ephemeral: 60, expiry: 604_800 },
+    });
+  });
+
+  it('CreateRoom with a negative int64 expiry, read as no expiry', () => {
+    const frame = fromHex(
+      '82',
+      `${TYPE} 01`,
+      `${DATA} 84`,
+      'a4 6e616d65 a5 616c696365',
+      'a8 70617373776f7264 a0',
+      'a9 657068656d6572616c 00',
+      'a6 657870697279 d3 ffffffffffffffc4', // "expiry": int64 -60
+    );
+    expect(client(frame)).toMatchObject({ data: { expiry: 0 } });
+  });
+
+  it('Typing as the Arthas web client sends it: an encrypted state and no flag', () => {
+    const frame = fromHex(
+      '82',
+      `${TYPE} 05`,
+      `${DATA} 82`,
+      `${IV} ${IV_B64_STR}`,
+      `${CIPHERTEXT} ${CIPHERTEXT_B64_STR}`,
+    );
+    expect(client(frame)).toStrictEqual({
+      type: 0x05,
+      data: { iv: IV_B64, ciphertext: CIPHERTEXT_B64 },
+    });
+  });
+
+  it('Pong as the Go CLI sends it: an int64 t', () => {
+    const frame = fromHex('82', `${TYPE} cc 06`, `${DATA} 81`, 'a1 74 d3 0000018bcfe56800');
+    expect(client(frame)).toStrictEqual({ type: 0x06, data: { t: 1_700_000_000_000 } });
+  });
+
   it('JoinRoom with a SHA-256 hex password in a str8', () => {
     const frame = fromHex(
       '82',

@@ -21,6 +21,13 @@ export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{21}$/;
 /** A room password travels as "" (none) or the lowercase hex SHA-256 of the password. */
 export const PASSWORD_HASH_PATTERN = /^[0-9a-f]{64}$/;
 
+/** The length CreateRoom requires of a non-empty password (that of a SHA-256 hex digest). */
+export const PASSWORD_HASH_LENGTH = 64;
+
+/** Longest password or room id string read from a client; longer ones are refused as E005. */
+export const MAX_PASSWORD_LENGTH = 256;
+export const MAX_ROOM_ID_LENGTH = 256;
+
 /** Room expiry bound: 7 days, in seconds. 0 means the room never expires. */
 export const MAX_EXPIRY_SECONDS = 604_800;
 
@@ -30,13 +37,15 @@ export const MAX_EPHEMERAL_SECONDS = 604_800;
 /** Default room capacity. */
 export const MAX_ROOM_MEMBERS = 50;
 
-/** Bounds on opaque encrypted fields, in bytes of the binary form or characters of the string form. */
+/**
+ * Bounds on opaque encrypted fields, in bytes of the binary form or characters of the string
+ * form. Chat ciphertext, file metadata (which carries an image thumbnail in Arthas clients, ~40 KB
+ * for an 800×600 picture) and file chunks have no bound of their own: the frame limit bounds them,
+ * as on the Arthas server.
+ */
 export const MAX_IV_LENGTH = 64;
-export const MAX_CIPHERTEXT_LENGTH = 96 * 1024;
 export const MAX_TYPING_CIPHERTEXT_LENGTH = 1024;
 export const MAX_REACTION_CIPHERTEXT_LENGTH = 4096;
-export const MAX_FILE_META_CIPHERTEXT_LENGTH = 16 * 1024;
-export const MAX_FILE_CHUNK_LENGTH = 96 * 1024;
 
 /** File transfer ids are client-chosen opaque strings. */
 export const MAX_TRANSFER_ID_LENGTH = 64;
@@ -79,8 +88,6 @@ export const RATE_LIMITS = {
   fileAck: { events: 50, windowMs: 10_000 },
   /** CreateRoom (0x01) and JoinRoom (0x02). */
   join: { events: 5, windowMs: 10_000 },
-  /** Pong (0x06). One per Ping is all a client needs; more are ignored. */
-  pong: { events: 10, windowMs: 10_000 },
   /** Room traffic sent outside a room (answered E003). */
   lobby: { events: 20, windowMs: 10_000 },
 } as const satisfies Record<string, RateLimit>;

@@ -27,11 +27,17 @@ export interface CreateRoom {
   data: {
     /** Creator's nickname. */
     name: string;
-    /** "" for no password, else 64 lowercase hex chars: SHA-256 of the password. */
+    /**
+     * "" for no password, else 64 lowercase hex chars: SHA-256 of the password. Missing reads as
+     * "" (Arthas).
+     */
     password: string;
-    /** Seconds after which clients hide messages; 0 = not ephemeral. */
+    /** Seconds after which clients hide messages; 0 = not ephemeral. Missing reads as 0. */
     ephemeral: number;
-    /** Room lifetime in seconds; 0 = no expiry, at most 604800. */
+    /**
+     * Room lifetime in seconds; 0 = no expiry. Missing reads as 0; out-of-range values are
+     * clamped to 0…max (604800 by default), as the Arthas server does.
+     */
     expiry: number;
   };
 }
@@ -39,7 +45,10 @@ export interface CreateRoom {
 export interface JoinRoom {
   type: typeof ClientType.JoinRoom;
   data: {
-    /** The 21-character room id from the share code. */
+    /**
+     * The 21-character room id from the share code. Any other string is accepted on the wire
+     * and answered E001 (room not found), as the Arthas server does.
+     */
     roomId: string;
     /** Joiner's nickname. */
     name: string;
@@ -65,15 +74,18 @@ export interface LeaveRoom {
 
 export interface Typing {
   type: typeof ClientType.Typing;
-  /** Either a plain flag or an encrypted typing state (or both). */
+  /**
+   * A plain flag, or an encrypted typing state in `iv` + `ciphertext` (Arthas web clients send
+   * only those; a missing `typing` reads as false).
+   */
   data: { typing?: boolean; iv?: Opaque; ciphertext?: Opaque };
 }
 
 export interface Pong {
   type: typeof ClientType.Pong;
   data: {
-    /** Echo of the Ping's `t`. */
-    t: number;
+    /** Echo of the Ping's `t`. The relay needs only the frame: a missing `t` is fine. */
+    t?: number;
   };
 }
 

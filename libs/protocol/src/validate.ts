@@ -29,6 +29,9 @@ function isMap(value: unknown): value is Record<string, unknown> {
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+/** The bound of fields that only the frame limit bounds (chat and file ciphertext). */
+const FRAME_BOUNDED = Number.MAX_SAFE_INTEGER;
+
 /** Typed access to the fields of a `data` map. Every accessor checks type and bounds. */
 class Fields {
   constructor(
@@ -61,6 +64,28 @@ class Fields {
     return value;
   }
 
+  /** A string field read the Arthas way: missing or not a string reads as "". */
+  looseString(key: string, max: number): string {
+    return this.has(key) && typeof this.data[key] === 'string' ? this.string(key, max) : '';
+  }
+
+  /**
+   * An integer field read the Arthas way: missing, not an integer, or not a safe integer reads
+   * as 0 (the Go server's zero value). The result is then clamped to `min…max`.
+   */
+  looseInt(key: string, min: number, max: number): number {
+    const value = this.has(key) ? this.data[key] : 0;
+    // An int64 beyond 2^53 arrives as an (integral) float: it is still far out of range.
+    const int = typeof value === 'number' && Number.isInteger(value) ? value + 0 : 0;
+    return Math.min(max, Math.max(min, int));
+  }
+
+  /** A boolean, or undefined when missing or not a boolean (which Arthas reads as false). */
+  looseBool(key: string): boolean | undefined {
+    const value = this.has(key) ? this.data[key] : undefined;
+    return typeof value === 'boolean' ? value : undefined;
+  }
+
   optionalString(key: string, max: number): string | undefined {
     return this.has(key) ? this.string(key, max) : undefined;
   }
@@ -90,6 +115,14 @@ class Fields {
       throw new FieldError('bad_field', `"${key}" must be a non-negative number`);
     }
     return value + 0;
+  }
+
+  /** A timestamp, or undefined when missing or not a non-negative finite number. */
+  looseTimestamp(key: string): number | undefined {
+    const value = this.has(key) ? this.data[key] : undefined;
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0
+      ? value + 0
+      : undefined;
   }
 
   bool(key: string): boolean {
@@ -131,6 +164,16 @@ class Fields {
       : undefined;
   }
 
+  /**
+   * An iv + ciphertext pair read the Arthas way: a half pair or mistyped halves are ignored (the
+   * Arthas server never reads them); a well-formed pair is kept, within `max`.
+   */
+  looseSealed(max: number): { iv: Opaque; ciphertext: Opaque } | undefined {
+    const { iv, ciphertext } = this.data;
+    const opaque = (value: unknown) => typeof value === 'string' || value instanceof Uint8Array;
+    return opaque(iv) && opaque(ciphertext) ? this.sealed(max) : undefined;
+  }
+
   sealed(max: number): { iv: Opaque; ciphertext: Opaque } {
     return { iv: this.opaque('iv', L.MAX_IV_LENGTH), ciphertext: this.opaque('ciphertext', max) };
   }
@@ -147,18 +190,23 @@ class Fields {
     return name;
   }
 
+  /** Room expiry in seconds: missing reads as 0 (never); out of range is clamped, as Arthas does. */
   expiry(key: string): number {
-    return this.uint(key, this.limits.maxExpirySeconds);
+    return this.looseInt(key, 0, this.limits.maxExpirySeconds);
   }
 
   roomId(key: string): string {
     return this.matching(key, L.ROOM_ID_PATTERN, 'a 21-character room id', 'bad_room_id');
   }
 
+  /**
+   * A password check value as CreateRoom carries it: missing reads as "" (no password); anything
+   * else must be 64 characters, the length of a SHA-256 hex digest, as the Arthas server requires.
+   */
   password(key: string): string {
-    const value = this.string(key, 64);
-    if (value !== '' && !L.PASSWORD_HASH_PATTERN.test(value)) {
-      throw new FieldError('bad_field', `"${key}" must be "" or 64 lowercase hex characters`);
+    const value = this.looseString(key, L.MAX_PASSWORD_LENGTH);
+    if (value !== '' && value.length !== L.PASSWORD_HASH_LENGTH) {
+      throw new FieldError('bad_field', `"${key}" must be "" or a 64-character SHA-256 hex digest`);
     }
     return value;
   }
@@ -226,7 +274,7 @@ function clientData(type: ClientMessage['type'], f: Fields): ClientMessage {
         data: {
           name: f.name('name'),
           password: f.password('password'),
-          ephemeral: f.uint('ephemeral', L.MAX_EPHEMERAL_SECONDS),
+          ephemeral: f.looseInt('ephemeral', 0, L.MAX_EPHEMERAL_SECONDS),
           expiry: f.expiry('expiry'),
         },
       };
@@ -234,40 +282,44 @@ function clientData(type: ClientMessage['type'], f: Fields): ClientMessage {
       return {
         type,
         data: {
-          roomId: f.roomId('roomId'),
+          // Arthas checks the name first, then answers an unknown (or malformed) room id with E001.
           name: f.name('name'),
-          password: f.password('password'),
+          roomId: f.looseString('roomId', L.MAX_ROOM_ID_LENGTH),
+          // Compared, never parsed: a value of the wrong shape simply does not match (E006).
+          password: f.looseString('password', L.MAX_PASSWORD_LENGTH),
         },
       };
     case ClientType.SendMessage:
-      return { type, data: f.sealed(L.MAX_CIPHERTEXT_LENGTH) };
+      return { type, data: f.sealed(FRAME_BOUNDED) };
     case ClientType.LeaveRoom:
       return { type, data: {} };
     case ClientType.Typing: {
-      const typing = f.optionalBool('typing');
-      const sealed = f.optionalSealed(L.MAX_TYPING_CIPHERTEXT_LENGTH);
-      if (typing === undefined && sealed === undefined) {
-        throw new FieldError('bad_field', 'Typing needs "typing" or "iv" and "ciphertext"');
-      }
+      // Arthas reads a missing `typing` as false; an encrypted state travels in iv + ciphertext.
+      const typing = f.looseBool('typing');
+      const sealed = f.looseSealed(L.MAX_TYPING_CIPHERTEXT_LENGTH);
       return { type, data: { ...(typing === undefined ? {} : { typing }), ...sealed } };
     }
-    case ClientType.Pong:
-      return { type, data: { t: f.timestamp('t') } };
+    case ClientType.Pong: {
+      // Liveness is the frame itself; Arthas ignores a missing or mistyped `t`.
+      const t = f.looseTimestamp('t');
+      return { type, data: t === undefined ? {} : { t } };
+    }
     case ClientType.SendReaction:
       return { type, data: f.sealed(L.MAX_REACTION_CIPHERTEXT_LENGTH) };
     case ClientType.SendFileMeta:
       return {
         type,
-        data: { transferId: f.transferId(), ...f.sealed(L.MAX_FILE_META_CIPHERTEXT_LENGTH) },
+        data: { transferId: f.transferId(), ...f.sealed(FRAME_BOUNDED) },
       };
     case ClientType.SendFileChunk:
       return {
         type,
         data: {
           transferId: f.transferId(),
-          index: f.uint('index', L.MAX_FILE_CHUNK_INDEX),
+          // Arthas reads a missing or mistyped index as 0.
+          index: f.looseInt('index', 0, L.MAX_FILE_CHUNK_INDEX),
           iv: f.opaque('iv', L.MAX_IV_LENGTH),
-          data: f.opaque('data', L.MAX_FILE_CHUNK_LENGTH),
+          data: f.opaque('data', FRAME_BOUNDED),
         },
       };
     case ClientType.SendFileComplete:
@@ -346,7 +398,7 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
       return { type, data: { id: f.string('id', ID_MAX, 1) } };
     case ServerType.RelayMessage:
     case ServerType.RelayReaction:
-      return { type, data: { ...sender(f), ...f.sealed(L.MAX_CIPHERTEXT_LENGTH) } };
+      return { type, data: { ...sender(f), ...f.sealed(FRAME_BOUNDED) } };
     case ServerType.MemberTyping:
       return {
         type,
@@ -371,7 +423,7 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
         data: {
           ...sender(f),
           transferId: f.transferId(),
-          ...f.sealed(L.MAX_FILE_META_CIPHERTEXT_LENGTH),
+          ...f.sealed(FRAME_BOUNDED),
         },
       };
     case ServerType.RelayFileChunk:
@@ -382,7 +434,7 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
           transferId: f.transferId(),
           index: f.uint('index', L.MAX_FILE_CHUNK_INDEX),
           iv: f.opaque('iv', L.MAX_IV_LENGTH),
-          data: f.opaque('data', L.MAX_FILE_CHUNK_LENGTH),
+          data: f.opaque('data', FRAME_BOUNDED),
         },
       };
     case ServerType.RelayFileComplete:
@@ -432,6 +484,10 @@ function assertNever(value: never): never {
 }
 
 const clientTypes: ReadonlySet<number> = new Set(Object.values(ClientType));
+
+/** Messages whose `data` the Arthas server never reads: any value (or none) is accepted. */
+const looseData = (type: ClientMessage['type']): boolean =>
+  type === ClientType.LeaveRoom || type === ClientType.Pong;
 const serverTypes: ReadonlySet<number> = new Set(Object.values(ServerType));
 const isClientType = (t: number): t is ClientMessage['type'] => clientTypes.has(t);
 const isServerType = (t: number): t is ServerMessage['type'] => serverTypes.has(t);
@@ -440,7 +496,8 @@ function parseEnvelope<T, K extends number>(
   value: unknown,
   isType: (t: number) => t is K,
   readData: (type: K, fields: Fields) => T,
-  emptyDataAllowed: (type: K) => boolean,
+  /** Types whose `data` may be anything (it is read as an empty map). */
+  anyDataAllowed: (type: K) => boolean,
   limits?: ClientLimits,
 ): Result<T> {
   if (!isMap(value)) return fail('bad_envelope', 'a frame must be a map {type, data}');
@@ -450,7 +507,7 @@ function parseEnvelope<T, K extends number>(
   }
   if (!isType(type)) return fail('unknown_type', `unknown message type ${type}`, type);
   let data = value['data'];
-  if ((data === undefined || data === null) && emptyDataAllowed(type)) data = {};
+  if (!isMap(data) && anyDataAllowed(type)) data = {};
   if (!isMap(data)) return fail('bad_envelope', '"data" must be a map', type);
   try {
     return { ok: true, value: readData(type, new Fields(data, limits)) };
@@ -489,7 +546,7 @@ export function parseClientMessage(
   value: unknown,
   limits: ClientLimits = DEFAULT_CLIENT_LIMITS,
 ): Result<ClientMessage> {
-  return parseEnvelope(value, isClientType, clientData, (t) => t === ClientType.LeaveRoom, limits);
+  return parseEnvelope(value, isClientType, clientData, looseData, limits);
 }
 
 /** Turns a decoded value into a typed server message (for clients). Never throws for any input. */
