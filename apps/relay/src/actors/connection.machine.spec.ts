@@ -6,14 +6,26 @@
  * had. From each reachable state, every event is then tried once more (transition coverage).
  */
 import type { ErrorCode as ErrorCodeType, ServerMessage } from '@hush/protocol';
-import { ClientType, ErrorCode, ServerType, decodeServerMessage } from '@hush/protocol';
+import {
+  ClientType,
+  ErrorCode,
+  RATE_KINDS as WIRE_RATE_KINDS,
+  ServerType,
+  decodeServerMessage,
+} from '@hush/protocol';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
 import { SimulatedClock, createActor, transition } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import type { AdmissionReply, MemberLink } from '../rooms/member-link.js';
 import type { RateLimit } from '../security/rate-limiter.js';
-import type { ConnectionEvent, ConnectionIo, RateKind, RoomRequest } from './connection.machine.js';
+import type {
+  AddressKind,
+  ConnectionEvent,
+  ConnectionIo,
+  RateKind,
+  RoomRequest,
+} from './connection.machine.js';
 import { CloseCode, connectionMachine } from './connection.machine.js';
 import type { RelayedMessage } from './room.machine.js';
 
@@ -32,14 +44,7 @@ const SERVER_LIMITS = {
   chatPerWindow: 10,
   windowMs: 1000,
 };
-const RATE_KINDS: readonly RateKind[] = [
-  'chat',
-  'typing',
-  'reaction',
-  'fileChunk',
-  'join',
-  'invalid',
-];
+const RATE_KINDS: readonly RateKind[] = [...WIRE_RATE_KINDS, 'invalid'];
 /** Budgets the model never exhausts; rate limits have their own tests below. */
 const UNLIMITED = Object.fromEntries(
   RATE_KINDS.map((kind) => [kind, { events: 1_000_000, windowMs: 1 }]),
@@ -59,8 +64,10 @@ interface Effects {
   relays: { roomId: string; memberId: string; message: RelayedMessage }[];
   leaves: { roomId: string; memberId: string }[];
   failedJoins: number;
+  /** Address budgets spent, in order. */
+  addressSpent: AddressKind[];
   observedErrors: ErrorCodeType[];
-  rateLimited: RateKind[];
+  rateLimited: string[];
   /** Every effect in order, for ordering assertions. */
   log: string[];
 }
@@ -75,6 +82,7 @@ function emptyEffects(): Effects {
     relays: [],
     leaves: [],
     failedJoins: 0,
+    addressSpent: [],
     observedErrors: [],
     rateLimited: [],
     log: [],
@@ -85,6 +93,7 @@ interface IoOptions {
   now: () => number;
   rate?: Record<RateKind, RateLimit>;
   lockedOut?: () => boolean;
+  addressAllows?: (kind: AddressKind) => boolean;
   admissionTimeoutMs?: number;
 }
 
@@ -127,6 +136,10 @@ function spyIo(options: IoOptions): { io: ConnectionIo; effects: Effects } {
     lockedOut: options.lockedOut ?? (() => false),
     recordFailedJoin: () => {
       effects.failedJoins++;
+    },
+    addressAllows: options.addressAllows ?? (() => true),
+    spendAddress: (kind) => {
+      effects.addressSpent.push(kind);
     },
     join: (request, link, reply) => {
       effects.joins.push({ request, link, reply });
@@ -310,6 +323,7 @@ function delta(before: Effects, after: Effects): Effects {
     relays: after.relays.slice(before.relays.length),
     leaves: after.leaves.slice(before.leaves.length),
     failedJoins: after.failedJoins - before.failedJoins,
+    addressSpent: after.addressSpent.slice(before.addressSpent.length),
     observedErrors: after.observedErrors.slice(before.observedErrors.length),
     rateLimited: after.rateLimited.slice(before.rateLimited.length),
     log: after.log.slice(before.log.length),
@@ -344,6 +358,7 @@ function expectEffects(
     relays: [],
     leaves: [],
     failedJoins: 0,
+    addressSpent: [],
     rateLimited: [],
   };
   const leaving = inRoom ? [{ roomId: ROOM_ID, memberId: MEMBER_ID }] : [];
@@ -389,6 +404,7 @@ function expectEffects(
             reply: expect.anything(),
           },
         ];
+        expected.addressSpent = ['join'];
         expect(sessionOf(after)).toBe('joining');
       } else {
         expected.sent = [errorOf(ErrorCode.AlreadyInRoom)];
@@ -396,7 +412,7 @@ function expectEffects(
       }
       break;
     case 'LEAVE_ROOM':
-      if (session === 'lobby') expected.sent = [errorOf(ErrorCode.NotInRoom)];
+      // Outside a room it is ignored, as the Arthas server ignores it.
       expected.leaves = leaving;
       expect(sessionOf(after)).toBe('lobby');
       break;
@@ -417,6 +433,7 @@ function expectEffects(
             : true;
       if (allowed) {
         expected.relays = [{ roomId: ROOM_ID, memberId: MEMBER_ID, message }];
+        expected.addressSpent = message.type === ClientType.SendMessage ? ['chat'] : [];
       } else {
         expected.sent = [errorOf(ErrorCode.TransferRejected)];
       }
@@ -437,6 +454,7 @@ function expectEffects(
     case 'INVALID':
     case 'TEXT_FRAME':
       expected.sent = [errorOf(ErrorCode.InvalidMessage)];
+      expected.addressSpent = ['invalid'];
       break;
     case 'ADMITTED':
       if (session === 'joining') {
@@ -658,6 +676,20 @@ describe('connection machine: heartbeat', () => {
     expect(h.effects.terminations).toBe(1);
   });
 
+  it('ignores a pong closer than a quarter ping interval to the last one, so floods re-arm nothing', () => {
+    const h = harness();
+    h.advance(PONG_TIMEOUT_MS - 10);
+    h.pong(); // counted: the deadline is now PONG_TIMEOUT_MS from here
+    for (let i = 0; i < 100; i++) {
+      h.advance(1);
+      h.pong(); // all within a quarter interval of the counted one: ignored
+    }
+    h.advance(PONG_TIMEOUT_MS - 100 - 1);
+    expect(h.effects.terminations).toBe(0);
+    h.advance(1);
+    expect(h.effects.terminations).toBe(1);
+  });
+
   it('stops every timer once closed', () => {
     const h = harness();
     h.actor.send({ type: 'SOCKET_CLOSED' });
@@ -749,20 +781,118 @@ describe('connection machine: budgets', () => {
     [kind]: { events, windowMs: 1000 },
   });
 
-  it('refuses chat past its budget with E004, reports the hit, and refills over the window', async () => {
+  const chat = relay({ type: ClientType.SendMessage, data: { iv: 'i', ciphertext: 'c' } });
+
+  it('lets the key announcement after joining pass, then holds chat to the budget in any window, as Arthas does', async () => {
     const h = harness({ rate: tight('chat', 2) });
     await inRoom(h);
-    const chat = relay({ type: ClientType.SendMessage, data: { iv: 'i', ciphertext: 'c' } });
-    for (let i = 0; i < 3; i++) h.actor.send(chat);
-    expect(h.effects.relays).toHaveLength(2);
+    for (let i = 0; i < 4; i++) h.actor.send(chat); // the announcement, two messages, one too many
+    expect(h.effects.relays).toHaveLength(3);
     expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited)]);
     expect(h.effects.rateLimited).toEqual(['chat']);
     // Typing has its own budget.
     h.actor.send(relay({ type: ClientType.Typing, data: { typing: true } }));
-    expect(h.effects.relays).toHaveLength(3);
-    h.advance(500);
+    expect(h.effects.relays).toHaveLength(4);
+    // A sliding window: the two accepted messages count until a whole window has passed.
+    h.advance(999);
     h.actor.send(chat);
     expect(h.effects.relays).toHaveLength(4);
+    h.advance(1);
+    h.actor.send(chat);
+    h.actor.send(chat);
+    expect(h.effects.relays).toHaveLength(6);
+  });
+
+  it('grants the free announcement once per admission, not per message', async () => {
+    const h = harness({ rate: tight('chat', 1) });
+    await inRoom(h);
+    h.actor.send(chat);
+    h.actor.send(chat);
+    h.actor.send(chat);
+    expect(h.effects.relays).toHaveLength(2);
+    h.actor.send({ type: 'LEAVE_ROOM' });
+    await inRoom(h);
+    h.actor.send(chat); // the new admission's announcement
+    expect(h.effects.relays).toHaveLength(3);
+  });
+
+  it.each([
+    ['typing', { type: ClientType.Typing, data: { typing: true } }],
+    ['reaction', { type: ClientType.SendReaction, data: { iv: 'i', ciphertext: 'c' } }],
+    ['fileAck', { type: ClientType.SendFileAck, data: { transferId: 'theirs' } }],
+  ] as const)('refuses %s past its budget with E004', async (kind, message) => {
+    const h = harness({ rate: tight(kind, 1) });
+    await inRoom(h);
+    h.actor.send(relay(message as RelayedMessage));
+    h.actor.send(relay(message as RelayedMessage));
+    expect(h.effects.relays).toHaveLength(1);
+    expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited)]);
+    expect(h.effects.rateLimited).toEqual([kind]);
+  });
+
+  it('holds file transfers to the fileMeta and fileControl budgets: a meta + cancel flood is refused', async () => {
+    const h = harness({
+      rate: { ...tight('fileMeta', 3), fileControl: { events: 2, windowMs: 1000 } },
+    });
+    await inRoom(h);
+    for (let i = 0; i < 5; i++) {
+      const transferId = `t${i}`;
+      h.actor.send(
+        relay({ type: ClientType.SendFileMeta, data: { transferId, iv: 'i', ciphertext: 'c' } }),
+      );
+      h.actor.send(relay({ type: ClientType.SendFileCancel, data: { transferId } }));
+    }
+    // t0 and t1 start and are cancelled; t2 starts, but its cancel is over budget, so t2 stays
+    // open and the later metas are refused for it (E023) or the budget (E004).
+    expect(h.effects.relays.map((r) => r.message.type)).toEqual([
+      ClientType.SendFileMeta,
+      ClientType.SendFileCancel,
+      ClientType.SendFileMeta,
+      ClientType.SendFileCancel,
+      ClientType.SendFileMeta,
+    ]);
+    expect(h.effects.rateLimited).toContain('fileControl');
+    expect(h.effects.sent.every((m) => m.type === ServerType.Error)).toBe(true);
+  });
+
+  it("refuses chat with E004 once the client address's budget is spent, and spends it otherwise", async () => {
+    let addressHasRoom = true;
+    const h = harness({ addressAllows: (kind) => kind !== 'chat' || addressHasRoom });
+    await inRoom(h);
+    h.actor.send(chat);
+    expect(h.effects.addressSpent).toEqual(['join', 'chat']);
+    addressHasRoom = false;
+    h.actor.send(chat);
+    expect(h.effects.relays).toHaveLength(1);
+    expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited)]);
+    expect(h.effects.rateLimited).toEqual(['address_chat']);
+  });
+
+  it("refuses room requests once the client address's join budget is spent", () => {
+    const h = harness({ addressAllows: (kind) => kind !== 'join' });
+    h.actor.send({ type: 'JOIN_ROOM', data: { roomId: ROOM_ID, name: 'b', password: '' } });
+    expect(h.effects.joins).toEqual([]);
+    expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited)]);
+    expect(h.effects.rateLimited).toEqual(['address_join']);
+  });
+
+  it("closes at the first invalid frame once the client address's invalid budget is spent", () => {
+    const h = harness({ addressAllows: (kind) => kind !== 'invalid' });
+    h.actor.send({ type: 'TEXT_FRAME' });
+    expect(h.effects.closes).toEqual([
+      { code: CloseCode.UnsupportedData, reason: expect.any(String) },
+    ]);
+  });
+
+  it('answers room traffic outside a room with E003 up to the lobby budget, then E004', () => {
+    const h = harness({ rate: tight('lobby', 2) });
+    for (let i = 0; i < 3; i++) h.actor.send(chat);
+    expect(h.effects.sent).toEqual([
+      errorOf(ErrorCode.NotInRoom),
+      errorOf(ErrorCode.NotInRoom),
+      errorOf(ErrorCode.RateLimited),
+    ]);
+    expect(h.effects.relays).toEqual([]);
   });
 
   it('does not spend a chunk budget on chunks refused for their transfer id', async () => {
@@ -789,9 +919,19 @@ describe('connection machine: budgets', () => {
       h.actor.send({ type: 'LEAVE_ROOM' });
     }
     expect(h.effects.joins).toHaveLength(2);
-    // The refused request never left the lobby, so its LeaveRoom is answered E003.
-    expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited), errorOf(ErrorCode.NotInRoom)]);
+    // The refused request never left the lobby; its LeaveRoom is ignored there, as on Arthas.
+    expect(h.effects.sent).toEqual([errorOf(ErrorCode.RateLimited)]);
     expect(h.effects.rateLimited).toEqual(['join']);
+  });
+
+  it('answers a room id that cannot name a room with E001, counting it as a failed join', () => {
+    const h = harness();
+    for (const roomId of ['', 'short', `${ROOM_ID}x`, '{hush}:meta']) {
+      h.actor.send({ type: 'JOIN_ROOM', data: { roomId, name: 'b', password: '' } });
+    }
+    expect(h.effects.joins).toEqual([]);
+    expect(h.effects.sent).toEqual(Array(4).fill(errorOf(ErrorCode.RoomNotFound)));
+    expect(h.effects.failedJoins).toBe(4);
   });
 
   it('closes with 1008 after too many invalid frames, and with 1003 when the last was text', () => {

@@ -4,6 +4,7 @@ import type {
   Hello,
   JoinRoom,
   ProtocolError,
+  RateKind as WireRateKind,
   ServerLimits,
   ServerMessage,
 } from '@hush/protocol';
@@ -13,16 +14,23 @@ import {
   Feature,
   NoticeKind,
   PROTOCOL_VERSION,
+  ROOM_ID_PATTERN,
   ServerType,
 } from '@hush/protocol';
 import { assertEvent, assign, setup } from 'xstate';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
-import type { Bucket, RateLimit } from '../security/rate-limiter.js';
-import { hasToken, takeToken } from '../security/rate-limiter.js';
+import type { Bucket, RateLimit, Window } from '../security/rate-limiter.js';
+import { hasToken, takeToken, windowHasRoom, windowTake } from '../security/rate-limiter.js';
 import type { RelayedMessage } from './room.machine.js';
 
-/** Per-connection budgets. `invalid` counts rejected frames before the socket is closed. */
-export type RateKind = 'chat' | 'typing' | 'reaction' | 'fileChunk' | 'join' | 'invalid';
+/**
+ * Per-connection budgets: every kind of client traffic the protocol names (see `RATE_LIMITS`),
+ * plus `invalid`, the rejected frames tolerated before the socket is closed.
+ */
+export type RateKind = WireRateKind | 'invalid';
+
+/** Budgets per client address, shared by all of its connections (and, in cluster mode, replicas). */
+export type AddressKind = 'chat' | 'join' | 'invalid';
 
 /** WebSocket close codes the relay uses. */
 export const CloseCode = {
@@ -38,7 +46,7 @@ export const CloseCode = {
 
 /** What the connection reports; implemented by the metrics layer. */
 export interface ConnectionObserver {
-  rateLimited(kind: RateKind): void;
+  rateLimited(kind: RateKind | `address_${AddressKind}`): void;
   error(code: ErrorCodeType): void;
 }
 
@@ -67,6 +75,10 @@ export interface ConnectionIo {
   /** Failed-join lockout for this connection's client address. */
   lockedOut(): boolean;
   recordFailedJoin(): void;
+  /** Whether this connection's client address has budget left for one event of `kind`. */
+  addressAllows(kind: AddressKind): boolean;
+  /** Spends one event of the address's `kind` budget (check `addressAllows` first). */
+  spendAddress(kind: AddressKind): void;
   join(request: RoomRequest, link: MemberLink, reply: AdmissionReply): void;
   relay(roomId: string, memberId: string, message: RelayedMessage): void;
   leave(roomId: string, memberId: string): void;
@@ -92,8 +104,17 @@ export type ConnectionEvent =
 
 export interface ConnectionContext {
   io: ConnectionIo;
-  /** Token buckets per kind of traffic (see `io.rate` for the budgets). */
-  rate: Readonly<Partial<Record<RateKind, Bucket>>>;
+  /** Token buckets per kind of traffic (see `io.rate` for the budgets); chat has `chat` instead. */
+  rate: Readonly<Partial<Record<Exclude<RateKind, 'chat'>, Bucket>>>;
+  /** The chat budget, a sliding window as on the Arthas server: accepted messages' times. */
+  chat: Window;
+  /**
+   * True from an admission until the first chat message after it, which the chat budget does not
+   * count: Arthas clients announce their signing key in it right after joining.
+   */
+  announcement: boolean;
+  /** When the last pong that counted arrived (see the `pongTooSoon` guard). */
+  lastPong: number;
   /** Features granted by Hello; empty for clients that never negotiated. */
   features: ReadonlySet<Feature>;
   negotiated: boolean;
@@ -110,33 +131,93 @@ export interface ConnectionContext {
 
 const SUPPORTED: ReadonlySet<string> = new Set(Object.values(Feature));
 
+/** The budget each relayed message spends. */
 const RELAY_RATE = {
   [ClientType.SendMessage]: 'chat',
   [ClientType.Typing]: 'typing',
   [ClientType.SendReaction]: 'reaction',
+  [ClientType.SendFileMeta]: 'fileMeta',
   [ClientType.SendFileChunk]: 'fileChunk',
-} as const satisfies Partial<Record<RelayedMessage['type'], RateKind>>;
+  [ClientType.SendFileComplete]: 'fileControl',
+  [ClientType.SendFileCancel]: 'fileControl',
+  [ClientType.SendFileAck]: 'fileAck',
+} as const satisfies Record<RelayedMessage['type'], RateKind>;
 
-function rateKindOf(message: RelayedMessage): RateKind | undefined {
-  return message.type in RELAY_RATE
-    ? RELAY_RATE[message.type as keyof typeof RELAY_RATE]
-    : undefined;
+/** Relayed kinds that also spend a budget of the client's address. */
+const ADDRESS_RATE: Partial<Record<RateKind, AddressKind>> = { chat: 'chat' };
+
+/** What a client is told when a budget refuses it (E004). */
+const RATE_LIMITED_MESSAGE: Record<RateKind, string> = {
+  chat: 'too many messages; slow down',
+  typing: 'too many typing notifications; slow down',
+  reaction: 'too many reactions; slow down',
+  fileMeta: 'too many file transfers started; wait a moment',
+  fileChunk: 'file chunks are arriving too fast; slow down',
+  fileControl: 'too many file transfer updates; slow down',
+  fileAck: 'too many file acknowledgements; slow down',
+  join: 'too many room requests; wait a moment',
+  lobby: 'too many messages outside a room; join a room first',
+  invalid: 'too many invalid messages',
+};
+
+const ADDRESS_LIMITED_MESSAGE: Record<AddressKind, string> = {
+  chat: 'too many messages from your network; slow down',
+  join: 'too many room requests from your network; wait a moment',
+  invalid: 'too many invalid messages from your network',
+};
+
+function rateKindOf(message: RelayedMessage): RateKind {
+  return RELAY_RATE[message.type];
 }
 
 function budgetSpent(context: ConnectionContext, kind: RateKind): boolean {
-  return !hasToken(context.io.rate[kind], context.rate[kind], context.io.now());
+  const now = context.io.now();
+  if (kind === 'chat') {
+    return !context.announcement && !windowHasRoom(context.io.rate.chat, context.chat, now);
+  }
+  return !hasToken(context.io.rate[kind], context.rate[kind], now);
 }
 
-function spend(context: ConnectionContext, kind: RateKind): ConnectionContext['rate'] {
+/** The budgets after one event of `kind`. */
+function spend(
+  context: ConnectionContext,
+  kind: RateKind,
+): Pick<ConnectionContext, 'rate' | 'chat' | 'announcement'> {
+  const now = context.io.now();
+  if (kind === 'chat') {
+    return context.announcement
+      ? { rate: context.rate, chat: context.chat, announcement: false }
+      : {
+          rate: context.rate,
+          chat: windowTake(context.io.rate.chat, context.chat, now),
+          announcement: false,
+        };
+  }
   return {
-    ...context.rate,
-    [kind]: takeToken(context.io.rate[kind], context.rate[kind], context.io.now()),
+    rate: { ...context.rate, [kind]: takeToken(context.io.rate[kind], context.rate[kind], now) },
+    chat: context.chat,
+    announcement: context.announcement,
   };
+}
+
+/** The address budget `event` spends, when it is a relayed message that spends one. */
+function addressKindOf(event: ConnectionEvent): AddressKind | undefined {
+  return event.type === 'RELAY' ? ADDRESS_RATE[rateKindOf(event.message)] : undefined;
 }
 
 function sendError(context: ConnectionContext, code: ErrorCodeType, msg: string): void {
   context.io.observer.error(code);
   context.io.send({ type: ServerType.Error, data: { code, msg } });
+}
+
+function rateLimited(context: ConnectionContext, kind: RateKind): void {
+  context.io.observer.rateLimited(kind);
+  sendError(context, ErrorCode.RateLimited, RATE_LIMITED_MESSAGE[kind]);
+}
+
+function addressLimited(context: ConnectionContext, kind: AddressKind): void {
+  context.io.observer.rateLimited(`address_${kind}`);
+  sendError(context, ErrorCode.RateLimited, ADDRESS_LIMITED_MESSAGE[kind]);
 }
 
 /** The transfer rule: one outgoing transfer per connection, and file messages must name it. */
@@ -189,19 +270,37 @@ export const connectionMachine = setup({
   guards: {
     lockedOut: ({ context }) => context.io.lockedOut(),
     joinBudgetSpent: ({ context }) => budgetSpent(context, 'join'),
+    addressJoinBudgetSpent: ({ context }) => !context.io.addressAllows('join'),
+    /** Arthas answers a room id that names no room with E001, whatever its shape. */
+    malformedRoomId: ({ event }) =>
+      event.type === 'JOIN_ROOM' && !ROOM_ID_PATTERN.test(event.data.roomId),
     negotiated: ({ context }) => context.negotiated,
-    tooManyInvalid: ({ context }) => budgetSpent(context, 'invalid'),
+    tooManyInvalid: ({ context }) =>
+      budgetSpent(context, 'invalid') || !context.io.addressAllows('invalid'),
     transferViolation: ({ context, event }) =>
       event.type === 'RELAY' && transferViolation(context, event.message) !== undefined,
-    relayBudgetSpent: ({ context, event }) => {
-      const kind = event.type === 'RELAY' ? rateKindOf(event.message) : undefined;
-      return kind !== undefined && budgetSpent(context, kind);
+    relayBudgetSpent: ({ context, event }) =>
+      event.type === 'RELAY' && budgetSpent(context, rateKindOf(event.message)),
+    addressBudgetSpent: ({ context, event }) => {
+      const kind = addressKindOf(event);
+      return kind !== undefined && !context.io.addressAllows(kind);
     },
+    lobbyBudgetSpent: ({ context }) => budgetSpent(context, 'lobby'),
+    /**
+     * One pong per ping interval proves liveness; pongs closer together than a quarter interval
+     * are ignored, so a pong flood costs no timer work.
+     */
+    pongTooSoon: ({ context }) =>
+      context.io.now() - context.lastPong < context.io.heartbeat.pingIntervalMs / 4,
   },
   actions: {
     countAdmission: assign({ admission: ({ context }) => context.admission + 1 }),
-    spendJoin: assign({ rate: ({ context }) => spend(context, 'join') }),
-    spendInvalid: assign({ rate: ({ context }) => spend(context, 'invalid') }),
+    spendJoin: assign(({ context }) => spend(context, 'join')),
+    spendAddressJoin: ({ context }) => context.io.spendAddress('join'),
+    spendInvalid: assign(({ context }) => spend(context, 'invalid')),
+    spendAddressInvalid: ({ context }) => context.io.spendAddress('invalid'),
+    spendLobby: assign(({ context }) => spend(context, 'lobby')),
+    notePong: assign({ lastPong: ({ context }) => context.io.now() }),
     requestAdmission: ({ context, event, self }) => {
       const request: RoomRequest | undefined =
         event.type === 'CREATE_ROOM'
@@ -253,7 +352,7 @@ export const connectionMachine = setup({
     },
     enterRoom: assign(({ event }) => {
       assertEvent(event, 'ADMITTED');
-      return { roomId: event.roomId, memberId: event.memberId };
+      return { roomId: event.roomId, memberId: event.memberId, announcement: true };
     }),
     leaveRoom: ({ context }) => {
       if (context.roomId !== undefined && context.memberId !== undefined) {
@@ -271,11 +370,18 @@ export const connectionMachine = setup({
     admissionTimedOut: ({ context }) =>
       sendError(context, ErrorCode.Unavailable, 'the room could not be reached in time'),
     refuseLockedOut: ({ context }) =>
-      sendError(context, ErrorCode.LockedOut, 'too many failed joins; try again later'),
-    joinRateLimited: ({ context }) => {
-      context.io.observer.rateLimited('join');
-      sendError(context, ErrorCode.RateLimited, 'too many room requests');
+      sendError(
+        context,
+        ErrorCode.LockedOut,
+        'too many failed attempts to join from your network; try again in a few minutes',
+      ),
+    refuseMalformedRoomId: ({ context }) => {
+      context.io.recordFailedJoin();
+      sendError(context, ErrorCode.RoomNotFound, 'room not found');
     },
+    joinRateLimited: ({ context }) => rateLimited(context, 'join'),
+    addressJoinRateLimited: ({ context }) => addressLimited(context, 'join'),
+    lobbyRateLimited: ({ context }) => rateLimited(context, 'lobby'),
     notInRoom: ({ context }) => sendError(context, ErrorCode.NotInRoom, 'not in a room'),
     alreadyInRoom: ({ context }) =>
       sendError(context, ErrorCode.AlreadyInRoom, 'already in a room; leave it first'),
@@ -286,10 +392,11 @@ export const connectionMachine = setup({
     },
     relayRateLimited: ({ context, event }) => {
       assertEvent(event, 'RELAY');
-      const kind = rateKindOf(event.message);
-      if (kind === undefined) return;
-      context.io.observer.rateLimited(kind);
-      sendError(context, ErrorCode.RateLimited, `rate limited (${kind})`);
+      rateLimited(context, rateKindOf(event.message));
+    },
+    addressRateLimited: ({ context, event }) => {
+      const kind = addressKindOf(event);
+      if (kind !== undefined) addressLimited(context, kind);
     },
     relay: ({ context, event }) => {
       assertEvent(event, 'RELAY');
@@ -300,12 +407,15 @@ export const connectionMachine = setup({
     /** Spends the message's budget and tracks the connection's one outgoing transfer. */
     acceptRelay: assign(({ context, event }) => {
       assertEvent(event, 'RELAY');
-      const kind = rateKindOf(event.message);
       return {
-        rate: kind === undefined ? context.rate : spend(context, kind),
+        ...spend(context, rateKindOf(event.message)),
         transferId: nextTransferId(context, event.message),
       };
     }),
+    spendAddressRelay: ({ context, event }) => {
+      const kind = addressKindOf(event);
+      if (kind !== undefined) context.io.spendAddress(kind);
+    },
     negotiate: assign(({ event }) => {
       assertEvent(event, 'HELLO');
       const features = new Set(event.data.features.filter((f): f is Feature => SUPPORTED.has(f)));
@@ -359,6 +469,9 @@ export const connectionMachine = setup({
   context: ({ input }) => ({
     io: input.io,
     rate: {},
+    chat: [],
+    announcement: false,
+    lastPong: Number.NEGATIVE_INFINITY,
     features: new Set(),
     negotiated: false,
     roomId: undefined,
@@ -380,11 +493,11 @@ export const connectionMachine = setup({
         ],
         INVALID: [
           { guard: 'tooManyInvalid', actions: ['rejectInvalid', 'closeForGarbage'] },
-          { actions: ['spendInvalid', 'rejectInvalid'] },
+          { actions: ['spendInvalid', 'spendAddressInvalid', 'rejectInvalid'] },
         ],
         TEXT_FRAME: [
           { guard: 'tooManyInvalid', actions: ['rejectInvalid', 'closeForGarbage'] },
-          { actions: ['spendInvalid', 'rejectInvalid'] },
+          { actions: ['spendInvalid', 'spendAddressInvalid', 'rejectInvalid'] },
         ],
       },
       states: {
@@ -392,25 +505,45 @@ export const connectionMachine = setup({
           initial: 'lobby',
           states: {
             lobby: {
+              // LeaveRoom outside a room is ignored, as on the Arthas server (its clients send
+              // one after RoomClosed).
               on: {
                 CREATE_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
+                  { guard: 'addressJoinBudgetSpent', actions: 'addressJoinRateLimited' },
                   {
                     target: 'joining',
-                    actions: ['spendJoin', 'countAdmission', 'requestAdmission'],
+                    actions: [
+                      'spendJoin',
+                      'spendAddressJoin',
+                      'countAdmission',
+                      'requestAdmission',
+                    ],
                   },
                 ],
                 JOIN_ROOM: [
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
+                  { guard: 'addressJoinBudgetSpent', actions: 'addressJoinRateLimited' },
+                  {
+                    guard: 'malformedRoomId',
+                    actions: ['spendJoin', 'spendAddressJoin', 'refuseMalformedRoomId'],
+                  },
                   {
                     target: 'joining',
-                    actions: ['spendJoin', 'countAdmission', 'requestAdmission'],
+                    actions: [
+                      'spendJoin',
+                      'spendAddressJoin',
+                      'countAdmission',
+                      'requestAdmission',
+                    ],
                   },
                 ],
-                LEAVE_ROOM: { actions: 'notInRoom' },
-                RELAY: { actions: 'notInRoom' },
+                RELAY: [
+                  { guard: 'lobbyBudgetSpent', actions: 'lobbyRateLimited' },
+                  { actions: ['spendLobby', 'notInRoom'] },
+                ],
               },
             },
             joining: {
@@ -422,7 +555,10 @@ export const connectionMachine = setup({
                 JOIN_ROOM: { actions: 'alreadyInRoom' },
                 // Giving up on a pending join: the room releases the seat when it is granted.
                 LEAVE_ROOM: 'lobby',
-                RELAY: { actions: 'notInRoom' },
+                RELAY: [
+                  { guard: 'lobbyBudgetSpent', actions: 'lobbyRateLimited' },
+                  { actions: ['spendLobby', 'notInRoom'] },
+                ],
               },
             },
             inRoom: {
@@ -435,7 +571,8 @@ export const connectionMachine = setup({
                 RELAY: [
                   { guard: 'transferViolation', actions: 'rejectTransfer' },
                   { guard: 'relayBudgetSpent', actions: 'relayRateLimited' },
-                  { actions: ['relay', 'acceptRelay'] },
+                  { guard: 'addressBudgetSpent', actions: 'addressRateLimited' },
+                  { actions: ['relay', 'acceptRelay', 'spendAddressRelay'] },
                 ],
               },
             },
@@ -454,7 +591,12 @@ export const connectionMachine = setup({
           states: {
             watching: {
               after: { pongTimeout: { target: 'silent', actions: 'terminate' } },
-              on: { PONG: { target: 'watching', reenter: true } },
+              on: {
+                PONG: [
+                  { guard: 'pongTooSoon' },
+                  { target: 'watching', reenter: true, actions: 'notePong' },
+                ],
+              },
             },
             silent: {},
           },

@@ -24,7 +24,7 @@ import type { PresencePort, RoomSettings, RoomSnapshot } from '../presence/prese
 import { AdmissionError } from '../presence/presence.port.js';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
 import type { JoinEvent, RelayKind, RelayedMessage, RoomEvent, RoomIo } from './room.machine.js';
-import { roomMachine } from './room.machine.js';
+import { MAX_DELIVERED, roomMachine } from './room.machine.js';
 
 type Snapshot = SnapshotFrom<typeof roomMachine>;
 
@@ -310,6 +310,7 @@ function serialize(snapshot: Snapshot): string {
     admitting: context.admitting,
     queued: context.queued.length,
     transfers: context.transfers.size,
+    delivered: context.delivered.length > 0,
     settings: context.settings !== undefined,
   });
 }
@@ -389,13 +390,17 @@ function roomEvents(snapshot: Snapshot): RoomEvent[] {
         }),
       });
     }
-    const [owner] = context.transfers.get(TRANSFER) ?? [];
-    if (owner !== undefined) {
+    const [sending] = context.transfers.get(TRANSFER) ?? [];
+    const owner = sending ?? context.delivered.find((d) => d.transferId === TRANSFER)?.sender;
+    if (sending !== undefined) {
       events.push({
         type: 'RELAY',
-        memberId: owner,
+        memberId: sending,
         message: message(ClientType.SendFileComplete, { transferId: TRANSFER }),
       });
+    }
+    if (owner !== undefined) {
+      // Receivers acknowledge during a transfer and, as Arthas clients do, after its Complete.
       const other = ids.find((id) => id !== owner);
       if (other !== undefined) {
         events.push({
@@ -795,12 +800,20 @@ function expectEffects(
           const transfers = after.context.transfers;
           if (relay.message.type === ClientType.SendFileMeta)
             expect([...(transfers.get(TRANSFER) ?? [])]).toEqual([sender.id]);
-          if (relay.message.type === ClientType.SendFileComplete)
+          if (relay.message.type === ClientType.SendFileComplete) {
             expect(transfers.has(TRANSFER)).toBe(false);
+            expect(after.context.delivered).toContainEqual({
+              transferId: TRANSFER,
+              sender: sender.id,
+            });
+          }
           return;
         }
         case ClientType.SendFileAck: {
-          const owner = h.member([...(context.transfers.get(TRANSFER) ?? [])][0] as string);
+          const ownerId =
+            [...(context.transfers.get(TRANSFER) ?? [])][0] ??
+            context.delivered.find((d) => d.transferId === TRANSFER)?.sender;
+          const owner = h.member(ownerId as string);
           expectStep(d, {
             frames: {
               [owner.name]: [
@@ -934,7 +947,7 @@ describe('room machine, model-based', () => {
     const simple = getSimplePaths(roomMachine, modelOptions);
     expect(simple.length).toBeGreaterThan(shortest.length);
     for (const path of simple) await replay(path.steps.slice(1));
-  });
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1148,7 +1161,7 @@ describe('room machine: transfers and fan-out', () => {
     expect(h.actor.getSnapshot().context.transfers.size).toBe(0);
   });
 
-  it('keeps transfers of two members that chose the same id apart', async () => {
+  it('keeps transfers of two members that chose the same id apart, acks reaching both', async () => {
     const { h, members, ids } = await seated(['alice', 'bob', 'carol']);
     const [alice, bob, carol] = members as [SpyMember, SpyMember, SpyMember];
     const [a, b, c] = ids as [string, string, string];
@@ -1164,17 +1177,89 @@ describe('room machine: transfers and fan-out', () => {
       memberId: c,
       message: message(ClientType.SendFileAck, { transferId: 'same' }),
     });
-    expect(alice.frames.at(-1)).toEqual({
-      type: ServerType.RelayFileAck,
-      data: { receiverId: c, transferId: 'same' },
-    });
-    expect(bob.frames.some((f) => f.type === ServerType.RelayFileAck)).toBe(false);
+    // An ack names a transfer id only: both the open transfer and the completed one may be meant.
+    for (const sender of [alice, bob]) {
+      expect(sender.frames.at(-1)).toEqual({
+        type: ServerType.RelayFileAck,
+        data: { receiverId: c, transferId: 'same' },
+      });
+    }
     h.actor.send({ type: 'LEAVE', memberId: a });
     await flush();
     expect(carol.frames.slice(-2)).toEqual([
       { type: ServerType.RelayFileCancel, data: { senderId: a, transferId: 'same' } },
       { type: ServerType.MemberLeft, data: { id: a } },
     ]);
+  });
+
+  it("routes acks sent after SendFileComplete to the file's sender while it stays in the room", async () => {
+    const { h, members, ids } = await seated(['alice', 'bob', 'carol']);
+    const [alice, bob] = members as [SpyMember, SpyMember, SpyMember];
+    const [a, b, c] = ids as [string, string, string];
+    const ack = (from: string) =>
+      h.actor.send({
+        type: 'RELAY',
+        memberId: from,
+        message: message(ClientType.SendFileAck, { transferId: 't1' }),
+      });
+    h.actor.send({ type: 'RELAY', memberId: a, message: meta('t1') });
+    h.actor.send({
+      type: 'RELAY',
+      memberId: a,
+      message: message(ClientType.SendFileComplete, { transferId: 't1' }),
+    });
+    ack(b);
+    ack(c);
+    await flush();
+    expect(alice.frames.filter((f) => f.type === ServerType.RelayFileAck)).toEqual([
+      { type: ServerType.RelayFileAck, data: { receiverId: b, transferId: 't1' } },
+      { type: ServerType.RelayFileAck, data: { receiverId: c, transferId: 't1' } },
+    ]);
+    expect(bob.frames.some((f) => f.type === ServerType.RelayFileAck)).toBe(false);
+    expect(h.effects.publishes.some((p) => p.envelope.kind === 'to-transfer-sender')).toBe(false);
+    h.actor.send({ type: 'LEAVE', memberId: a });
+    await flush();
+    expect(h.actor.getSnapshot().context.delivered).toEqual([]);
+    // With the sender gone, an ack is for a sender elsewhere, if any: it goes to the fan-out.
+    ack(c);
+    await flush();
+    expect(h.effects.publishes.at(-1)?.envelope).toMatchObject({
+      kind: 'to-transfer-sender',
+      transferId: 't1',
+    });
+  });
+
+  it('forgets a cancelled transfer for acks, and remembers at most MAX_DELIVERED completed ones', async () => {
+    const { h, ids } = await seated(['alice', 'bob']);
+    const [a] = ids as [string, string];
+    const send = (
+      type: typeof ClientType.SendFileComplete | typeof ClientType.SendFileCancel,
+      t: string,
+    ) => {
+      h.actor.send({ type: 'RELAY', memberId: a, message: meta(t) });
+      h.actor.send({ type: 'RELAY', memberId: a, message: message(type, { transferId: t }) });
+    };
+    send(ClientType.SendFileCancel, 'cancelled');
+    expect(h.actor.getSnapshot().context.delivered).toEqual([]);
+    for (let i = 0; i < MAX_DELIVERED + 5; i++) send(ClientType.SendFileComplete, `t${i}`);
+    const { delivered } = h.actor.getSnapshot().context;
+    expect(delivered).toHaveLength(MAX_DELIVERED);
+    expect(delivered[0]).toEqual({ transferId: 't5', sender: a });
+  });
+
+  it('relays an encrypted typing state with typing false, as the Arthas server reads a missing flag', async () => {
+    const { h, members, ids } = await seated(['alice', 'bob']);
+    const [, bob] = members as [SpyMember, SpyMember];
+    h.actor.send({
+      type: 'RELAY',
+      memberId: ids[0] as string,
+      message: message(ClientType.Typing, { iv: 'iv', ciphertext: 'stop' }),
+    });
+    await flush();
+    expect(bob.frames.at(-1)).toEqual({
+      type: ServerType.MemberTyping,
+      data: { id: ids[0], typing: false, iv: 'iv', ciphertext: 'stop' },
+    });
   });
 
   it('routes an ack for a transfer sent from another replica through the fan-out', async () => {

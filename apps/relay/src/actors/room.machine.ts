@@ -99,6 +99,11 @@ export interface RoomContext {
    * clients, so two members may use the same one; neither may take the other's transfer over.
    */
   transfers: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Transfers local members completed, oldest first (at most {@link MAX_DELIVERED} per room):
+   * receivers acknowledge a file after its SendFileComplete, so acks must still find the sender.
+   */
+  delivered: readonly { transferId: string; sender: string }[];
   /** Receives this room's envelopes from other replicas. */
   listener: EnvelopeListener;
 }
@@ -168,10 +173,11 @@ function relayedFrame(sender: LocalMember, message: RelayedMessage, t: number): 
       const { typing, iv, ciphertext } = message.data;
       return {
         type: ServerType.MemberTyping,
-        // An encrypted typing state hides its value from the relay; its presence means "typing".
+        // An encrypted state hides its value from the relay: members decrypt it. The flag is then
+        // false, the Arthas server's reading of a missing `typing`.
         data: {
           id: sender.id,
-          typing: typing ?? true,
+          typing: typing ?? false,
           ...(iv && ciphertext ? { iv, ciphertext } : {}),
         },
       };
@@ -200,12 +206,30 @@ function assertNever(value: never): never {
 
 type Transfers = RoomContext['transfers'];
 
-/** The local members sending transfer `transferId`. */
+/** Completed transfers remembered per room for their acks. */
+export const MAX_DELIVERED = 64;
+
+/** The local members sending, or having sent, transfer `transferId`: who its acks are for. */
 function transferSenders(context: RoomContext, transferId: string): LocalMember[] {
-  return [...(context.transfers.get(transferId) ?? [])].flatMap((id) => {
+  const senders = new Set(context.transfers.get(transferId));
+  for (const done of context.delivered)
+    if (done.transferId === transferId) senders.add(done.sender);
+  return [...senders].flatMap((id) => {
     const member = context.members.get(id);
     return member === undefined ? [] : [member];
   });
+}
+
+/** `delivered` with `sender`'s transfer added (when it completed) or dropped (cancelled). */
+function withDelivered(
+  delivered: RoomContext['delivered'],
+  message: SendFileMeta | SendFileComplete | SendFileCancel,
+  sender: string,
+): RoomContext['delivered'] {
+  const { transferId } = message.data;
+  const rest = delivered.filter((d) => d.transferId !== transferId || d.sender !== sender);
+  if (message.type !== ClientType.SendFileComplete) return rest;
+  return [...rest, { transferId, sender }].slice(-MAX_DELIVERED);
 }
 
 /** `transfers` with `sender`'s transfer `transferId` started (`sending`) or ended. */
@@ -387,14 +411,15 @@ export const roomMachine = setup({
       context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
     },
     /** Records a local member starting (meta) or ending (complete, cancel) a file transfer. */
-    trackTransfer: assign({
-      transfers: ({ context, event }) => {
-        assertEvent(event, 'RELAY');
-        const { message, memberId } = event;
-        if (!context.members.has(memberId) || !changesTransfers(message)) return context.transfers;
-        const sending = message.type === ClientType.SendFileMeta;
-        return withTransfer(context.transfers, message.data.transferId, memberId, sending);
-      },
+    trackTransfer: assign(({ context, event }) => {
+      assertEvent(event, 'RELAY');
+      const { message, memberId } = event;
+      if (!context.members.has(memberId) || !changesTransfers(message)) return {};
+      const sending = message.type === ClientType.SendFileMeta;
+      return {
+        transfers: withTransfer(context.transfers, message.data.transferId, memberId, sending),
+        delivered: withDelivered(context.delivered, message, memberId),
+      };
     }),
     remote: ({ context, event }) => {
       assertEvent(event, 'REMOTE');
@@ -413,7 +438,11 @@ export const roomMachine = setup({
       if (member === undefined) return;
       const members = new Map(context.members);
       members.delete(member.id);
-      enqueue.assign({ members, transfers: transfersWithout(context.transfers, member.id) });
+      enqueue.assign({
+        members,
+        transfers: transfersWithout(context.transfers, member.id),
+        delivered: context.delivered.filter((d) => d.sender !== member.id),
+      });
       enqueue(() => {
         const rest = { ...context, members };
         for (const [transferId, senders] of context.transfers) {
@@ -440,7 +469,7 @@ export const roomMachine = setup({
       }
     },
     expire: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ members: new Map(), transfers: new Map() });
+      enqueue.assign({ members: new Map(), transfers: new Map(), delivered: [] });
       enqueue(() => {
         const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
         for (const member of context.members.values()) {
@@ -464,6 +493,7 @@ export const roomMachine = setup({
     queued: [],
     admitting: 0,
     transfers: new Map(),
+    delivered: [],
     listener: (envelope) => self.send({ type: 'REMOTE', envelope }),
   }),
   initial: 'subscribing',

@@ -64,7 +64,7 @@ describe('frameEvent: one raw frame to one connection event', () => {
     },
   );
 
-  it("applies the relay's configured name and expiry limits", () => {
+  it("applies the relay's configured name limit and clamps the expiry to its maximum", () => {
     const create = (name: string, expiry: number) =>
       frameEvent(
         Buffer.from(
@@ -74,10 +74,15 @@ describe('frameEvent: one raw frame to one connection event', () => {
           }),
         ),
         LIMITS,
-      ).type;
-    expect(create('abcde', 60)).toBe('CREATE_ROOM');
-    expect(create('abcdef', 60)).toBe('INVALID');
-    expect(create('abcde', 61)).toBe('INVALID');
+      );
+    expect(create('abcde', 60)?.type).toBe('CREATE_ROOM');
+    expect(create('abcdef', 60)?.type).toBe('INVALID');
+    expect(create('abcde', 61)).toMatchObject({ type: 'CREATE_ROOM', data: { expiry: 60 } });
+  });
+
+  it('ignores a message type it does not know, as the Arthas server does', () => {
+    const unknown = Buffer.from(encode({ type: 0x0d, data: {} } as never));
+    expect(frameEvent(unknown, LIMITS)).toBeUndefined();
   });
 
   it('covers every client message type', () => {

@@ -17,27 +17,35 @@ export class RelayGateway implements OnGatewayConnection {
   constructor(@Inject(RelayCore) private readonly core: RelayCore) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
-    const address = this.core.ips.resolve(
-      request.socket.remoteAddress,
-      request.headers['x-forwarded-for'],
-    );
-    this.core.sessions.open(socket, address, request.socket);
+    const admitted = this.core.admission.decisionFor(request);
+    if (admitted === undefined) {
+      socket.terminate(); // not upgraded through the adapter's admission: never happens
+      return;
+    }
+    this.core.sessions.open(socket, admitted.address, request.socket, admitted.counted);
   }
 
   /** Every frame of every socket, routed here by the adapter. */
   onFrame(socket: WebSocket, data: Uint8Array | string): void {
-    this.core.sessions.get(socket)?.send(frameEvent(data, this.core.config.limits));
+    const event = frameEvent(data, this.core.config.limits);
+    if (event !== undefined) this.core.sessions.get(socket)?.send(event);
   }
 }
 
-/** Turns one raw frame into the connection event it means. Never throws. */
+/**
+ * Turns one raw frame into the connection event it means, or nothing for a message type this
+ * relay does not know (ignored, as the Arthas server ignores unknown types). Never throws.
+ */
 export function frameEvent(
   data: unknown,
   limits: ClientLimits & { maxFrameBytes: number },
-): ConnectionEvent {
+): ConnectionEvent | undefined {
   if (!(data instanceof Uint8Array)) return { type: 'TEXT_FRAME' };
   const decoded = decodeClientMessage(data, limits.maxFrameBytes, limits);
-  return decoded.ok ? toEvent(decoded.value) : { type: 'INVALID', error: decoded.error };
+  if (decoded.ok) return toEvent(decoded.value);
+  return decoded.error.reason === 'unknown_type'
+    ? undefined
+    : { type: 'INVALID', error: decoded.error };
 }
 
 function toEvent(message: ClientMessage): ConnectionEvent {
