@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { CreateOptions, Seated } from '../support/test-client.js';
 import { createIn, TestClient } from '../support/test-client.js';
+import { metricsUrlOf } from '../support/relay.js';
 
 export type ByType<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
@@ -187,8 +188,9 @@ export function metric(text: string, name: string, labels: Record<string, string
   return Number.NaN;
 }
 
+/** Scrapes the metrics of the test relay serving `baseUrl`. */
 export async function scrape(baseUrl: string): Promise<string> {
-  const response = await get(baseUrl, '/metrics');
+  const response = await fetch(metricsUrlOf(baseUrl));
   expect(response.status).toBe(200);
   return response.text();
 }

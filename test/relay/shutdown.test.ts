@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
+import { PROCESS_TEST_ENV } from '../support/cluster.js';
 import { closedWithin, connect, connectAndCreate, connectAndJoin, create } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,7 +45,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 function run(env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
-    env: { ...cleanEnv(), HOST: '127.0.0.1', ...env },
+    env: { ...cleanEnv(), HOST: '127.0.0.1', ...PROCESS_TEST_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

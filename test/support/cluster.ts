@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RATE_KINDS } from '@hush/protocol';
 import type { DeepPartial, RelayConfig } from '../../apps/relay/src/config/load-config.js';
 import { freePort } from './ports.js';
 
@@ -20,11 +21,9 @@ export function clusterConfig(
     limits: {
       ...extra.limits,
       rate: {
-        chat: { events: 10_000, windowMs: 1_000 },
-        typing: { events: 10_000, windowMs: 1_000 },
-        reaction: { events: 10_000, windowMs: 1_000 },
-        fileChunk: { events: 10_000, windowMs: 1_000 },
-        join: { events: 10_000, windowMs: 1_000 },
+        ...Object.fromEntries(
+          RATE_KINDS.map((kind) => [kind, { events: 10_000, windowMs: 1_000 }]),
+        ),
         ...extra.limits?.rate,
       },
     },
@@ -66,6 +65,18 @@ export async function httpStatus(baseUrl: string, path: string): Promise<number>
   }
 }
 
+/**
+ * What every relay process started by a test needs: its metrics listener on an ephemeral port
+ * (several replicas share the host), and per-address budgets out of reach of test clients, which
+ * all connect from 127.0.0.1.
+ */
+export const PROCESS_TEST_ENV: Readonly<Record<string, string>> = {
+  HUSH_METRICS_PORT: '0',
+  HUSH_ADDRESS_RATE_CHAT: '1000000/1000',
+  HUSH_ADDRESS_RATE_JOIN: '1000000/1000',
+  HUSH_ADDRESS_RATE_INVALID: '1000000/1000',
+};
+
 const MAIN = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url));
 
 export interface ReplicaProcess {
@@ -97,6 +108,7 @@ export async function spawnReplica(env: Record<string, string>): Promise<Replica
         PORT: String(port),
         HOST: '127.0.0.1',
         HUSH_LOG_LEVEL: 'warn',
+        ...PROCESS_TEST_ENV,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,57 +6,58 @@ export interface Budget {
   windowMs: number;
 }
 
-/** Share of the relay's refill rate the pacer uses, so network jitter never overdraws it. */
-const REFILL_SAFETY = 0.9;
+/** Time added to the window, so network jitter never makes two sends look closer than they were. */
+const WINDOW_MARGIN_MS = 250;
 
 /**
- * Client-side token bucket mirroring the relay's chat rate limit, so piped bursts are paced
- * instead of dropped with E004. It keeps one token less than the relay and refills a little
- * slower: two messages the network delivers closer together than they were sent still fit.
+ * Client-side mirror of the relay's chat limit, so piped bursts are paced instead of refused
+ * with E004. The relay counts the messages it accepted within any window (a sliding window, as
+ * the Arthas server does); the pacer keeps one message below that and a slightly longer window.
  */
 export class Pacer {
-  private capacity = 1;
-  private perMs = 0;
-  private tokens = 0;
-  private at: number;
+  private budget: Budget = RATE_LIMITS.chat;
+  /** When the messages still inside the (widened) window were sent, oldest first. */
+  private sent: number[] = [];
 
   constructor(
     budget: Budget = RATE_LIMITS.chat,
     private readonly now: () => number = Date.now,
   ) {
-    this.at = now();
     this.reset(budget);
   }
 
-  /** Adopts a (new) budget and starts full, as the relay's bucket does on a new connection. */
+  /** Adopts a (new) budget and starts empty, as the relay's window does on a new connection. */
   reset(budget: Budget): void {
-    this.capacity = Math.max(1, budget.events - 1);
-    this.perMs = (budget.events / Math.max(1, budget.windowMs)) * REFILL_SAFETY;
-    this.tokens = this.capacity;
-    this.at = this.now();
+    this.budget = budget;
+    this.sent = [];
   }
 
   /** Milliseconds until one message may be sent; 0 when it may go now. */
   delay(): number {
-    this.refill();
-    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.perMs);
+    this.forget();
+    const allowed = Math.max(1, this.budget.events - 1);
+    if (this.sent.length < allowed) return 0;
+    const oldest = this.sent[this.sent.length - allowed] as number;
+    return Math.max(1, oldest + this.window() - this.now());
   }
 
-  /** Spends one token (call only when {@link delay} is 0). */
+  /** Records one message sent now (call only when {@link delay} is 0). */
   take(): void {
-    this.refill();
-    this.tokens = Math.max(0, this.tokens - 1);
+    this.sent.push(this.now());
   }
 
-  /** The relay said we went too fast: wait for a full token before the next message. */
+  /** The relay said we went too fast: wait a whole window before the next message. */
   exhaust(): void {
-    this.refill();
-    this.tokens = 0;
+    const now = this.now();
+    this.sent = Array<number>(Math.max(1, this.budget.events - 1)).fill(now);
   }
 
-  private refill(): void {
-    const now = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + (now - this.at) * this.perMs);
-    this.at = now;
+  private window(): number {
+    return this.budget.windowMs + WINDOW_MARGIN_MS;
+  }
+
+  private forget(): void {
+    const horizon = this.now() - this.window();
+    while (this.sent.length > 0 && (this.sent[0] as number) <= horizon) this.sent.shift();
   }
 }

@@ -5,13 +5,16 @@ import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { RelayCore } from './relay-core.js';
 
-/** Nest hosts the relay core: the gateway, the probes and the metrics endpoint. */
+/**
+ * Nest hosts the relay core: the gateway, the probes, and the metrics endpoint when it is served
+ * on the main port (by default it has a listener of its own: see metrics-listener.ts).
+ */
 @Module({})
 export class AppModule {
-  static forCore(core: RelayCore): DynamicModule {
+  static forCore(core: RelayCore, options: { metrics: boolean }): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, MetricsController],
+      controllers: options.metrics ? [HealthController, MetricsController] : [HealthController],
       providers: [{ provide: RelayCore, useValue: core }, RelayGateway],
     };
   }

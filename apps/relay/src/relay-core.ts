@@ -1,6 +1,9 @@
 import { nanoid } from 'nanoid';
+import { ConnectionAdmission } from './admission/connection-admission.js';
 import type { Backends } from './backends/backends.js';
+import { AddressBudgets } from './budgets/address-budgets.js';
 import { memoryBackends } from './backends/backends.js';
+import type { AddressPolicy } from './budgets/address-budgets.js';
 import type { RelayConfig } from './config/config.schema.js';
 import { SessionRegistry } from './gateway/session-registry.js';
 import type { Logger } from './logging/logger.js';
@@ -8,8 +11,6 @@ import { RelayMetrics } from './metrics/relay-metrics.js';
 import { RoomDirectory } from './rooms/room-directory.js';
 import { memberColor } from './rooms/member-color.js';
 import { ClientIpResolver } from './security/client-ip.js';
-import { ConnectionCap } from './security/connection-cap.js';
-import { Lockout } from './security/lockout.js';
 
 /** Readiness: false while draining, or while the cluster backend is unreachable. */
 export interface Readiness {
@@ -26,8 +27,8 @@ export class RelayCore {
   readonly sessions: SessionRegistry;
   readonly metrics: RelayMetrics;
   readonly ips: ClientIpResolver;
-  readonly cap: ConnectionCap;
-  readonly lockout: Lockout;
+  readonly budgets: AddressBudgets;
+  readonly admission: ConnectionAdmission;
   private draining = false;
 
   constructor(
@@ -35,6 +36,7 @@ export class RelayCore {
     readonly replicaId: string,
     readonly logger: Logger,
     readonly backends: Backends,
+    budgets?: AddressBudgets,
   ) {
     this.metrics = new RelayMetrics(logger, {
       connections: () => this.sessions.size,
@@ -52,15 +54,22 @@ export class RelayCore {
       memberColor,
     });
     this.ips = new ClientIpResolver(config.server.trustedProxies);
-    this.cap = new ConnectionCap(config.limits.maxConnectionsPerIp);
-    this.lockout = new Lockout(config.lockout);
+    this.budgets = budgets ?? new AddressBudgets(addressPolicy(config));
     this.sessions = new SessionRegistry({
       config,
       directory: this.directory,
-      lockout: this.lockout,
-      cap: this.cap,
+      budgets: this.budgets,
       metrics: this.metrics,
       logger,
+    });
+    this.admission = new ConnectionAdmission({
+      config,
+      budgets: this.budgets,
+      ips: this.ips,
+      metrics: this.metrics,
+      logger,
+      connections: () => this.sessions.size,
+      draining: () => this.draining,
     });
   }
 
@@ -99,7 +108,11 @@ export class RelayCore {
 
   /** Releases the cluster backends (removing this replica's presence). */
   async close(): Promise<void> {
-    await Promise.allSettled([this.backends.presence.close(), this.backends.fanout.close()]);
+    await Promise.allSettled([
+      this.backends.presence.close(),
+      this.backends.fanout.close(),
+      this.budgets.close(),
+    ]);
   }
 
   private backendHealth() {
@@ -109,6 +122,40 @@ export class RelayCore {
 
 export function createReplicaId(): string {
   return nanoid(10);
+}
+
+/** The address budgets the configuration asks for. */
+export function addressPolicy(config: RelayConfig): AddressPolicy {
+  return {
+    rates: config.limits.addressRate,
+    lockout: config.lockout,
+    maxConnections: config.limits.maxConnectionsPerIp,
+  };
+}
+
+/**
+ * Address budgets for a replica: local only without Redis; with Redis, reconciled with the other
+ * replicas through their own connection.
+ */
+export async function createBudgets(
+  config: RelayConfig,
+  replicaId: string,
+  logger: Logger,
+): Promise<AddressBudgets> {
+  const budgets = new AddressBudgets(addressPolicy(config));
+  const { url } = config.redis;
+  if (url === undefined) return budgets;
+  const { connect } = await import('./backends/redis.backends.js');
+  const { RedisBudgetSync } = await import('./budgets/redis.address-budgets.js');
+  const client = connect(url, config.redis, `hush-${replicaId}-budgets`, false);
+  client.on('error', () => undefined); // the sync reports its own failures, throttled
+  new RedisBudgetSync(budgets, client, {
+    prefix: config.redis.keyPrefix,
+    replicaId,
+    logger: logger.child({ component: 'budgets' }),
+    release: () => client.disconnect(),
+  });
+  return budgets;
 }
 
 /** The backends the configuration asks for: in-memory without a Redis URL. */

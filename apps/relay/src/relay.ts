@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import type { Backends } from './backends/backends.js';
+import type { AddressBudgets } from './budgets/address-budgets.js';
 import type { RelayConfig } from './config/config.schema.js';
 import { RelayGateway } from './gateway/relay.gateway.js';
 import { RelayWsAdapter } from './gateway/relay-ws.adapter.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
-import { createBackends, createReplicaId, RelayCore } from './relay-core.js';
+import { startMetricsListener } from './metrics/metrics-listener.js';
+import { createBackends, createBudgets, createReplicaId, RelayCore } from './relay-core.js';
 import { serveWebClient } from './web/web-client.js';
 
 export interface RunningRelay {
@@ -17,6 +19,8 @@ export interface RunningRelay {
   readonly port: number;
   /** `http(s)://host:port` of this replica. */
   readonly url: string;
+  /** `http://host:port/metrics`: the Prometheus endpoint (on its own port unless configured). */
+  readonly metricsUrl: string;
   /** Graceful drain, then the HTTP server closes. Idempotent. */
   stop(): Promise<void>;
 }
@@ -24,14 +28,18 @@ export interface RunningRelay {
 /** Starts one replica: HTTP, `/ws`, probes, metrics and the web client on one port. */
 export async function startRelay(
   config: RelayConfig,
-  options: { backends?: Backends; replicaId?: string } = {},
+  options: { backends?: Backends; budgets?: AddressBudgets; replicaId?: string } = {},
 ): Promise<RunningRelay> {
   const replicaId = options.replicaId ?? createReplicaId();
   const logger = createLogger(config.log.level, replicaId);
   const backends = options.backends ?? (await createBackends(config, replicaId, logger));
-  const core = new RelayCore(config, replicaId, logger, backends);
+  const budgets = options.budgets ?? (await createBudgets(config, replicaId, logger));
+  const core = new RelayCore(config, replicaId, logger, backends, budgets);
   const { tls } = config.server;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forCore(core), {
+  // Metrics share the main port only when configured to (same, fixed port number).
+  const metricsOnMainPort = config.metrics.port === config.server.port && config.server.port !== 0;
+  const module = AppModule.forCore(core, { metrics: metricsOnMainPort });
+  const app = await NestFactory.create<NestExpressApplication>(module, {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
     ...(tls === undefined
@@ -43,15 +51,25 @@ export async function startRelay(
     new RelayWsAdapter(app, core, (socket, frame) => gateway.onFrame(socket, frame)),
   );
   const webRoot = serveWebClient(app, config.server.webRoot, tls !== undefined);
+  core.admission.attach(app.getHttpServer());
   await app.listen(config.server.port, config.server.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' ? 'localhost' : config.server.host;
   const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`;
+  const metrics = metricsOnMainPort
+    ? undefined
+    : await startMetricsListener(
+        core.metrics,
+        config.metrics.host ?? config.server.host,
+        config.metrics.port,
+      );
+  const metricsUrl = metrics === undefined ? `${url}/metrics` : metrics.url;
   logger.info(
     {
       port,
       mode: config.redis.url === undefined ? 'embedded' : 'redis',
       web: webRoot !== undefined,
+      metricsPort: metrics?.port ?? port,
     },
     'relay listening',
   );
@@ -60,10 +78,11 @@ export async function startRelay(
     core,
     port,
     url,
+    metricsUrl,
     stop: () =>
       (stopping ??= (async () => {
         await core.drain();
-        await app.close();
+        await Promise.all([app.close(), metrics?.close()]);
       })()),
   };
 }

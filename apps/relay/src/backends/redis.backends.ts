@@ -125,7 +125,7 @@ export class RedisLink implements RedisConnections {
   }
 }
 
-function connect(url: string, config: RelayConfig['redis'], name: string, sharded: boolean) {
+export function connect(url: string, config: RelayConfig['redis'], name: string, sharded: boolean) {
   const resilient = {
     connectionName: name,
     commandTimeout: COMMAND_TIMEOUT_MS,
@@ -162,7 +162,7 @@ function connect(url: string, config: RelayConfig['redis'], name: string, sharde
   return new Cluster(nodes, options);
 }
 
-async function quit(client: RedisClient): Promise<void> {
+export async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import type { RateKind, RateLimit } from '@hush/protocol';
 import {
   MAX_EXPIRY_SECONDS,
   MAX_FRAME_BYTES,
@@ -7,15 +8,20 @@ import {
   NAME_MAX_CODE_POINTS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
+  RATE_KINDS,
   RATE_LIMITS,
 } from '@hush/protocol';
 import { z } from 'zod';
+import { normalizeOrigin } from '../admission/origins.js';
 
-/** A budget of `events` per sliding window of `windowMs`, per connection. */
-export interface RateLimit {
-  events: number;
-  windowMs: number;
-}
+export type { RateLimit };
+
+/** Budgets per client address (all its connections, all replicas): see the README. */
+export const ADDRESS_RATE_KINDS = ['chat', 'join', 'invalid'] as const;
+export type AddressRateKind = (typeof ADDRESS_RATE_KINDS)[number];
+
+/** `fileChunk` → `FILE_CHUNK`, for environment variable names. */
+const envName = (kind: string): string => kind.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
 /** Pino log levels the relay accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,7 +36,7 @@ export interface RelayConfig {
     port: number;
     /** Serve HTTPS/WSS from these PEM files; both or neither, readable at load time. */
     tls?: { certFile: string; keyFile: string };
-    /** Accepted `Origin` values (normalised origins or `'*'`); empty accepts any origin. */
+    /** Accepted `Origin` values: normalised origins, exact non-URL tokens, or `'*'`; empty accepts any. */
     allowedOrigins: string[];
     /** Proxies whose `X-Forwarded-For` is trusted: IPv4/IPv6 addresses or CIDR blocks. */
     trustedProxies: string[];
@@ -40,6 +46,14 @@ export interface RelayConfig {
     shutdownTimeoutMs: number;
     /** Time between readiness turning false and closing sockets, so load balancers catch up. */
     drainDelayMs: number;
+    /** A connection that has not sent complete request headers by then is closed. */
+    headerTimeoutMs: number;
+  };
+  metrics: {
+    /** Port of the Prometheus `/metrics` listener; the main port's own number serves it there. */
+    port: number;
+    /** Interface of the metrics listener; undefined = `server.host`. */
+    host?: string;
   };
   redis: {
     /** redis:// or rediss:// URL (a comma-separated node list in cluster mode); undefined = in-memory. */
@@ -62,20 +76,19 @@ export interface RelayConfig {
     maxRoomMembers: number;
     nameMaxCodePoints: number;
     maxExpirySeconds: number;
-    /** Concurrent sockets per client IP; 0 = unlimited. */
+    /** Concurrent connections per client address, cluster-wide; 0 = unlimited. */
     maxConnectionsPerIp: number;
+    /** Open connections this replica accepts; past it new ones get 503. 0 = unlimited. */
+    maxConnections: number;
     /** A socket whose outbound buffer grows past this is closed (backpressure). */
     maxBufferedBytes: number;
     /** Invalid frames tolerated within `invalidFrameWindowMs` before the socket is closed. */
     invalidFrameLimit: number;
     invalidFrameWindowMs: number;
-    rate: {
-      chat: RateLimit;
-      typing: RateLimit;
-      reaction: RateLimit;
-      fileChunk: RateLimit;
-      join: RateLimit;
-    };
+    /** Budgets per connection, by kind of traffic (kinds and defaults: `RATE_LIMITS`). */
+    rate: Record<RateKind, RateLimit>;
+    /** Budgets per client address, shared by its connections across replicas. */
+    addressRate: Record<AddressRateKind, RateLimit>;
   };
   heartbeat: { pingIntervalMs: number; pongTimeoutMs: number };
   /** Lockout after repeated failed joins or wrong passwords. */
@@ -105,6 +118,9 @@ export const ENV_BINDINGS: readonly { path: string; env: string; kind: EnvKind }
   { path: 'server.webRoot', env: 'HUSH_WEB_ROOT', kind: 'string' },
   { path: 'server.shutdownTimeoutMs', env: 'HUSH_SHUTDOWN_TIMEOUT_MS', kind: 'integer' },
   { path: 'server.drainDelayMs', env: 'HUSH_DRAIN_DELAY_MS', kind: 'integer' },
+  { path: 'server.headerTimeoutMs', env: 'HUSH_HEADER_TIMEOUT_MS', kind: 'integer' },
+  { path: 'metrics.port', env: 'HUSH_METRICS_PORT', kind: 'integer' },
+  { path: 'metrics.host', env: 'HUSH_METRICS_HOST', kind: 'string' },
   { path: 'redis.url', env: 'REDIS_URL', kind: 'string' },
   { path: 'redis.cluster', env: 'HUSH_REDIS_CLUSTER', kind: 'boolean' },
   { path: 'redis.sharded', env: 'HUSH_REDIS_SHARDED', kind: 'boolean' },
@@ -117,14 +133,20 @@ export const ENV_BINDINGS: readonly { path: string; env: string; kind: EnvKind }
   { path: 'limits.nameMaxCodePoints', env: 'HUSH_NAME_MAX', kind: 'integer' },
   { path: 'limits.maxExpirySeconds', env: 'HUSH_MAX_EXPIRY_SECONDS', kind: 'integer' },
   { path: 'limits.maxConnectionsPerIp', env: 'HUSH_MAX_CONNECTIONS_PER_IP', kind: 'integer' },
+  { path: 'limits.maxConnections', env: 'HUSH_MAX_CONNECTIONS', kind: 'integer' },
   { path: 'limits.maxBufferedBytes', env: 'HUSH_MAX_BUFFERED_BYTES', kind: 'integer' },
   { path: 'limits.invalidFrameLimit', env: 'HUSH_INVALID_FRAME_LIMIT', kind: 'integer' },
   { path: 'limits.invalidFrameWindowMs', env: 'HUSH_INVALID_FRAME_WINDOW_MS', kind: 'integer' },
-  { path: 'limits.rate.chat', env: 'HUSH_RATE_CHAT', kind: 'rate' },
-  { path: 'limits.rate.typing', env: 'HUSH_RATE_TYPING', kind: 'rate' },
-  { path: 'limits.rate.reaction', env: 'HUSH_RATE_REACTION', kind: 'rate' },
-  { path: 'limits.rate.fileChunk', env: 'HUSH_RATE_FILE_CHUNK', kind: 'rate' },
-  { path: 'limits.rate.join', env: 'HUSH_RATE_JOIN', kind: 'rate' },
+  ...RATE_KINDS.map((kind) => ({
+    path: `limits.rate.${kind}`,
+    env: `HUSH_RATE_${envName(kind)}`,
+    kind: 'rate' as const,
+  })),
+  ...ADDRESS_RATE_KINDS.map((kind) => ({
+    path: `limits.addressRate.${kind}`,
+    env: `HUSH_ADDRESS_RATE_${envName(kind)}`,
+    kind: 'rate' as const,
+  })),
   { path: 'heartbeat.pingIntervalMs', env: 'HUSH_PING_INTERVAL_MS', kind: 'integer' },
   { path: 'heartbeat.pongTimeoutMs', env: 'HUSH_PONG_TIMEOUT_MS', kind: 'integer' },
   { path: 'lockout.maxFailures', env: 'HUSH_LOCKOUT_MAX_FAILURES', kind: 'integer' },
@@ -156,7 +178,9 @@ export const CONFIG_DEFAULTS: DeepPartial<RelayConfig> = {
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
     drainDelayMs: 0,
+    headerTimeoutMs: 5_000,
   },
+  metrics: { port: 9464 },
   redis: {
     cluster: false,
     sharded: false,
@@ -171,15 +195,15 @@ export const CONFIG_DEFAULTS: DeepPartial<RelayConfig> = {
     nameMaxCodePoints: NAME_MAX_CODE_POINTS,
     maxExpirySeconds: MAX_EXPIRY_SECONDS,
     maxConnectionsPerIp: 50,
+    maxConnections: 20_000,
     maxBufferedBytes: MIB,
     invalidFrameLimit: 5,
     invalidFrameWindowMs: 10_000,
-    rate: {
-      chat: { ...RATE_LIMITS.chat },
-      typing: { ...RATE_LIMITS.typing },
-      reaction: { ...RATE_LIMITS.reaction },
-      fileChunk: { ...RATE_LIMITS.fileChunk },
-      join: { events: 5, windowMs: 10_000 },
+    rate: Object.fromEntries(RATE_KINDS.map((kind) => [kind, { ...RATE_LIMITS[kind] }])),
+    addressRate: {
+      chat: { events: 60, windowMs: 10_000 },
+      join: { events: 20, windowMs: 10_000 },
+      invalid: { events: 20, windowMs: 10_000 },
     },
   },
   heartbeat: { pingIntervalMs: PING_INTERVAL_MS, pongTimeoutMs: PONG_TIMEOUT_MS },
@@ -211,11 +235,17 @@ const nonEmptyString = (what: string) => {
 };
 
 const ORIGIN_EXPECTED =
-  "expected '*' or an origin such as https://chat.example.com (scheme, host and optional port, no path)";
+  "expected '*', an origin such as https://chat.example.com (scheme, host and optional port, no path), or an exact token such as arthas-cli";
 
-/** Accepts `'*'` or scheme://host[:port] with at most a trailing slash; no credentials, path, query. */
+/**
+ * Accepts `'*'`, scheme://host[:port] with at most a trailing slash (no credentials, path or
+ * query), or an exact non-URL token made of letters, digits, `-` and `_` (the Arthas Go CLI sends
+ * `Origin: arthas-cli`). Something with dots or colons but no scheme is a host missing its
+ * scheme, not a token, and is refused.
+ */
 function isOrigin(value: string): boolean {
   if (value === '*') return true;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return /^[A-Za-z0-9_-]+$/.test(value);
   if (!/^https?:\/\/[^/?#@\s]+\/?$/i.test(value)) return false;
   try {
     return new URL(value).host !== '';
@@ -223,9 +253,6 @@ function isOrigin(value: string): boolean {
     return false;
   }
 }
-
-/** Browsers send origins lowercased and without default ports; compare against the same form. */
-const normalizeOrigin = (value: string): string => (value === '*' ? value : new URL(value).origin);
 
 function isIpOrCidr(value: string): boolean {
   const [address = '', prefix, ...rest] = value.split('/');
@@ -302,7 +329,7 @@ const serverSchema = section({
       .string({ error: ORIGIN_EXPECTED })
       .trim()
       .refine(isOrigin, { error: ORIGIN_EXPECTED })
-      .transform(normalizeOrigin),
+      .transform((value) => (value === '*' ? value : normalizeOrigin(value))),
     { error: 'expected a list of origins' },
   ),
   trustedProxies: z.array(
@@ -314,6 +341,12 @@ const serverSchema = section({
   webRoot: nonEmptyString('a directory path').optional(),
   shutdownTimeoutMs: duration(1),
   drainDelayMs: duration(0),
+  headerTimeoutMs: integer(100, 60_000),
+});
+
+const metricsSchema = section({
+  port: integer(0, 65_535),
+  host: nonEmptyString('a host name or IP address').optional(),
 });
 
 const redisSchema = section({
@@ -367,16 +400,22 @@ const limitsSchema = section({
   nameMaxCodePoints: integer(1, 64),
   maxExpirySeconds: integer(1, MAX_EXPIRY_SECONDS),
   maxConnectionsPerIp: integer(0, 1_000_000),
+  maxConnections: integer(0, 10_000_000),
   maxBufferedBytes: integer(KIB, 1024 * MIB),
   invalidFrameLimit: integer(1, 10_000),
   invalidFrameWindowMs: duration(1),
-  rate: section({
-    chat: rateLimit,
-    typing: rateLimit,
-    reaction: rateLimit,
-    fileChunk: rateLimit,
-    join: rateLimit,
-  }),
+  rate: section(
+    Object.fromEntries(RATE_KINDS.map((kind) => [kind, rateLimit])) as Record<
+      RateKind,
+      typeof rateLimit
+    >,
+  ),
+  addressRate: section(
+    Object.fromEntries(ADDRESS_RATE_KINDS.map((kind) => [kind, rateLimit])) as Record<
+      AddressRateKind,
+      typeof rateLimit
+    >,
+  ),
 }).superRefine((limits, ctx) => {
   // One frame of the largest allowed size must fit, or every big frame would close its reader.
   if (limits.maxBufferedBytes < limits.maxFrameBytes) {
@@ -409,6 +448,7 @@ const heartbeatSchema = section({
  */
 export const relayConfigSchema = z.strictObject({
   server: serverSchema,
+  metrics: metricsSchema,
   redis: redisSchema,
   limits: limitsSchema,
   heartbeat: heartbeatSchema,

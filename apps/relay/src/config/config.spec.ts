@@ -59,7 +59,9 @@ const DEFAULTS: RelayConfig = {
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
     drainDelayMs: 0,
+    headerTimeoutMs: 5_000,
   },
+  metrics: { port: 9464 },
   redis: {
     cluster: false,
     sharded: false,
@@ -74,15 +76,15 @@ const DEFAULTS: RelayConfig = {
     nameMaxCodePoints: NAME_MAX_CODE_POINTS,
     maxExpirySeconds: MAX_EXPIRY_SECONDS,
     maxConnectionsPerIp: 50,
+    maxConnections: 20_000,
     maxBufferedBytes: 1024 * 1024,
     invalidFrameLimit: 5,
     invalidFrameWindowMs: 10_000,
-    rate: {
-      chat: { ...RATE_LIMITS.chat },
-      typing: { ...RATE_LIMITS.typing },
-      reaction: { ...RATE_LIMITS.reaction },
-      fileChunk: { ...RATE_LIMITS.fileChunk },
-      join: { events: 5, windowMs: 10_000 },
+    rate: structuredClone(RATE_LIMITS),
+    addressRate: {
+      chat: { events: 60, windowMs: 10_000 },
+      join: { events: 20, windowMs: 10_000 },
+      invalid: { events: 20, windowMs: 10_000 },
     },
   },
   heartbeat: { pingIntervalMs: PING_INTERVAL_MS, pongTimeoutMs: PONG_TIMEOUT_MS },
@@ -123,6 +125,9 @@ describe('environment variables', () => {
     HUSH_WEB_ROOT: '/srv/hush/web',
     HUSH_SHUTDOWN_TIMEOUT_MS: '15000',
     HUSH_DRAIN_DELAY_MS: '5000',
+    HUSH_HEADER_TIMEOUT_MS: '2000',
+    HUSH_METRICS_PORT: '9100',
+    HUSH_METRICS_HOST: '10.0.0.5',
     REDIS_URL: 'redis://redis-0:6379,rediss://redis-1:6380',
     HUSH_REDIS_CLUSTER: 'true',
     HUSH_REDIS_SHARDED: 'yes',
@@ -135,14 +140,22 @@ describe('environment variables', () => {
     HUSH_NAME_MAX: '32',
     HUSH_MAX_EXPIRY_SECONDS: '3600',
     HUSH_MAX_CONNECTIONS_PER_IP: '0',
+    HUSH_MAX_CONNECTIONS: '1000',
     HUSH_MAX_BUFFERED_BYTES: '2097152',
     HUSH_INVALID_FRAME_LIMIT: '3',
     HUSH_INVALID_FRAME_WINDOW_MS: '5000',
     HUSH_RATE_CHAT: '5/1000',
     HUSH_RATE_TYPING: '6/2000',
     HUSH_RATE_REACTION: '7/3000',
+    HUSH_RATE_FILE_META: '2/1000',
     HUSH_RATE_FILE_CHUNK: '8/4000',
+    HUSH_RATE_FILE_CONTROL: '3/1000',
+    HUSH_RATE_FILE_ACK: '4/1000',
     HUSH_RATE_JOIN: '9 / 5000',
+    HUSH_RATE_LOBBY: '11/1000',
+    HUSH_ADDRESS_RATE_CHAT: '30/10000',
+    HUSH_ADDRESS_RATE_JOIN: '12/10000',
+    HUSH_ADDRESS_RATE_INVALID: '13/10000',
     HUSH_PING_INTERVAL_MS: '1000',
     HUSH_PONG_TIMEOUT_MS: '3000',
     HUSH_LOCKOUT_MAX_FAILURES: '3',
@@ -163,7 +176,9 @@ describe('environment variables', () => {
         webRoot: '/srv/hush/web',
         shutdownTimeoutMs: 15_000,
         drainDelayMs: 5_000,
+        headerTimeoutMs: 2_000,
       },
+      metrics: { port: 9100, host: '10.0.0.5' },
       redis: {
         url: 'redis://redis-0:6379,rediss://redis-1:6380',
         cluster: true,
@@ -179,6 +194,7 @@ describe('environment variables', () => {
         nameMaxCodePoints: 32,
         maxExpirySeconds: 3_600,
         maxConnectionsPerIp: 0,
+        maxConnections: 1_000,
         maxBufferedBytes: 2_097_152,
         invalidFrameLimit: 3,
         invalidFrameWindowMs: 5_000,
@@ -186,8 +202,17 @@ describe('environment variables', () => {
           chat: { events: 5, windowMs: 1_000 },
           typing: { events: 6, windowMs: 2_000 },
           reaction: { events: 7, windowMs: 3_000 },
+          fileMeta: { events: 2, windowMs: 1_000 },
           fileChunk: { events: 8, windowMs: 4_000 },
+          fileControl: { events: 3, windowMs: 1_000 },
+          fileAck: { events: 4, windowMs: 1_000 },
           join: { events: 9, windowMs: 5_000 },
+          lobby: { events: 11, windowMs: 1_000 },
+        },
+        addressRate: {
+          chat: { events: 30, windowMs: 10_000 },
+          join: { events: 12, windowMs: 10_000 },
+          invalid: { events: 13, windowMs: 10_000 },
         },
       },
       heartbeat: { pingIntervalMs: 1_000, pongTimeoutMs: 3_000 },
@@ -200,7 +225,7 @@ describe('environment variables', () => {
   it('ENV_VARS names one variable per configurable key, including the fixed names of the spec', () => {
     const leaves: string[] = [];
     const walk = (value: unknown, path: string): void => {
-      const isRate = /^limits\.rate\.[^.]+$/.test(path);
+      const isRate = /^limits\.(rate|addressRate)\.[^.]+$/.test(path);
       if (typeof value === 'object' && value !== null && !Array.isArray(value) && !isRate) {
         for (const [key, child] of Object.entries(value))
           walk(child, path ? `${path}.${key}` : key);
@@ -235,6 +260,13 @@ describe('environment variables', () => {
 
   it('port 0 is accepted for ephemeral ports', () => {
     expect(load({ PORT: '0' }).server.port).toBe(0);
+  });
+
+  it('origins may be exact non-URL tokens, such as the one the Arthas Go CLI sends', () => {
+    const { allowedOrigins } = load({
+      HUSH_ALLOWED_ORIGINS: 'https://chat.example.com,arthas-cli',
+    }).server;
+    expect(allowedOrigins).toEqual(['https://chat.example.com', 'arthas-cli']);
   });
 
   it('origins are normalised the way browsers send them and "*" is kept', () => {

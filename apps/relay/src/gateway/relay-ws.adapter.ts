@@ -11,9 +11,8 @@ type VerifyCallback = (result: boolean, code?: number, message?: string) => void
 
 /**
  * Nest's ws adapter, configured for the relay: every frame goes to one handler undecoded (binary
- * as bytes, text as a string), the frame size limit closes oversized frames with 1009, and the
- * upgrade is refused for disallowed browser origins, addresses over their connection cap, and while
- * draining.
+ * as bytes, text as a string), the frame size limit closes oversized frames with 1009, and each
+ * upgrade is decided by the core's connection admission (origin, drain, ceilings, address caps).
  */
 export class RelayWsAdapter extends WsAdapter {
   constructor(
@@ -46,32 +45,9 @@ export class RelayWsAdapter extends WsAdapter {
   }
 
   private verify(info: { origin?: string; req: IncomingMessage }, done: VerifyCallback): void {
-    const { allowedOrigins } = this.core.config.server;
-    // Browsers always send Origin; the allowlist keeps other sites' pages out. Terminal clients
-    // (the Arthas Go CLI, ours) send none and could forge any, so a missing Origin is not refused.
-    const { origin } = info;
-    if (
-      origin !== undefined &&
-      allowedOrigins.length > 0 &&
-      !allowedOrigins.includes('*') &&
-      !allowedOrigins.includes(origin)
-    ) {
-      done(false, 403, 'origin not allowed');
-      return;
-    }
-    if (this.core.isDraining) {
-      done(false, 503, 'relay is shutting down');
-      return;
-    }
-    const address = this.core.ips.resolve(
-      info.req.socket.remoteAddress,
-      info.req.headers['x-forwarded-for'],
-    );
-    if (!this.core.cap.allows(address)) {
-      done(false, 429, 'too many connections from this address');
-      return;
-    }
-    done(true);
+    const decision = this.core.admission.upgrade(info.req, info.origin);
+    if (decision.ok) done(true);
+    else done(false, decision.status, decision.message);
   }
 }
 

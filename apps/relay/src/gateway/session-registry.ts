@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
 import type {
+  AddressKind,
   ConnectionIo,
   ConnectionObserver,
   RateKind,
@@ -17,8 +18,7 @@ import type { Logger } from '../logging/logger.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { AdmissionReply, MemberLink } from '../rooms/member-link.js';
 import type { RoomDirectory } from '../rooms/room-directory.js';
-import type { ConnectionCap } from '../security/connection-cap.js';
-import type { Lockout } from '../security/lockout.js';
+import type { AddressBudgets } from '../budgets/address-budgets.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
@@ -29,8 +29,7 @@ const ADMISSION_TIMEOUT_MS = 10_000;
 export interface SessionDeps {
   config: RelayConfig;
   directory: RoomDirectory;
-  lockout: Lockout;
-  cap: ConnectionCap;
+  budgets: AddressBudgets;
   metrics: RelayMetrics;
   logger: Logger;
 }
@@ -117,11 +116,25 @@ class SocketSession implements ConnectionIo {
   }
 
   lockedOut(): boolean {
-    return this.shared.lockout.isLocked(this.address);
+    return this.shared.budgets.isLocked(this.address);
   }
 
   recordFailedJoin(): void {
-    this.shared.lockout.recordFailure(this.address);
+    const { budgets, metrics } = this.shared;
+    const wasLocked = budgets.isLocked(this.address);
+    budgets.recordFailedJoin(this.address);
+    if (!wasLocked && budgets.isLocked(this.address)) {
+      metrics.lockedOut();
+      this.log().info('client address locked out after repeated failed joins');
+    }
+  }
+
+  addressAllows(kind: AddressKind): boolean {
+    return this.shared.budgets.allows(kind, this.address);
+  }
+
+  spendAddress(kind: AddressKind): void {
+    this.shared.budgets.spend(kind, this.address);
   }
 
   join(request: RoomRequest, link: MemberLink, reply: AdmissionReply): void {
@@ -214,10 +227,12 @@ export class SessionRegistry {
 
   /**
    * Starts the connection actor for a freshly accepted socket; `raw` is the TCP socket under it
-   * (the upgrade request's socket).
+   * (the upgrade request's socket). `counted` says whether the connection already counts against
+   * its address's connection budget (it was counted when the TCP connection was accepted); if not
+   * (a client behind a trusted proxy, known by its forwarded address only now), it is counted here.
    */
-  open(socket: WebSocket, address: string, raw: Socket): ConnectionActor {
-    const { cap, metrics } = this.shared;
+  open(socket: WebSocket, address: string, raw: Socket, counted: boolean): ConnectionActor {
+    const { budgets, metrics } = this.shared;
     const session = new SocketSession(
       this.shared,
       socket,
@@ -234,12 +249,12 @@ export class SessionRegistry {
       },
     });
     this.sessions.set(socket, actor);
-    cap.opened(address);
+    if (!counted) budgets.connectionOpened(address);
     metrics.connectionOpened();
     socket.on('pong', () => actor.send({ type: 'PONG' }));
     socket.once('close', () => {
       this.sessions.delete(socket);
-      cap.closed(address);
+      if (!counted) budgets.connectionClosed(address);
       metrics.connectionClosed();
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'SOCKET_CLOSED' });
     });

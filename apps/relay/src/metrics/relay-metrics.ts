@@ -1,8 +1,12 @@
 import type { ErrorCode } from '@hush/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConnectionObserver, RateKind } from '../actors/connection.machine.js';
+import type { AddressKind, ConnectionObserver, RateKind } from '../actors/connection.machine.js';
 import type { RelayKind, RoomObserver } from '../actors/room.machine.js';
 import type { Logger } from '../logging/logger.js';
+import { describeFault, ThrottledLog } from '../logging/throttled-log.js';
+
+/** Why a connection was refused before it became a WebSocket. */
+export type AdmissionRefusal = 'address_cap' | 'replica_full' | 'header_timeout' | 'draining';
 
 /**
  * The relay's Prometheus metrics. Labels are bounded enums (message kind, error code): never
@@ -18,12 +22,17 @@ export class RelayMetrics implements ConnectionObserver, RoomObserver {
   private readonly fanoutFailures: Counter;
   private readonly slowConsumers: Counter;
   private readonly fanoutSeconds: Histogram<'kind'>;
+  private readonly lockouts: Counter;
+  private readonly admissionRefusals: Counter<'reason'>;
+  /** Fault lines, one per cause per interval: a Redis outage must not write a line per message. */
+  readonly faults: ThrottledLog;
 
   constructor(
-    private readonly logger: Logger,
+    logger: Logger,
     gauges: { connections: () => number; rooms: () => number; backendUp: () => boolean },
   ) {
     const registers = [this.registry];
+    this.faults = new ThrottledLog(logger);
     collectDefaultMetrics({ register: this.registry });
     this.connectionsOpened = new Counter({
       name: 'hush_connections_total',
@@ -49,7 +58,7 @@ export class RelayMetrics implements ConnectionObserver, RoomObserver {
     });
     this.rateLimitedTotal = new Counter({
       name: 'hush_rate_limit_hits_total',
-      help: 'Messages refused by a per-connection rate limit, by kind',
+      help: 'Messages refused by a rate limit, by kind (address_* for per-address budgets)',
       labelNames: ['kind'],
       registers,
     });
@@ -61,6 +70,17 @@ export class RelayMetrics implements ConnectionObserver, RoomObserver {
     this.slowConsumers = new Counter({
       name: 'hush_slow_consumer_disconnections_total',
       help: 'Connections closed because their outbound buffer passed the bound',
+      registers,
+    });
+    this.lockouts = new Counter({
+      name: 'hush_lockouts_total',
+      help: 'Client addresses locked out after repeated failed joins',
+      registers,
+    });
+    this.admissionRefusals = new Counter({
+      name: 'hush_admission_refusals_total',
+      help: 'Connections refused or closed before becoming WebSockets, by reason',
+      labelNames: ['reason'],
       registers,
     });
     this.fanoutSeconds = new Histogram({
@@ -105,8 +125,14 @@ export class RelayMetrics implements ConnectionObserver, RoomObserver {
   slowConsumer(): void {
     this.slowConsumers.inc();
   }
-  rateLimited(kind: RateKind): void {
+  rateLimited(kind: RateKind | `address_${AddressKind}`): void {
     this.rateLimitedTotal.inc({ kind });
+  }
+  lockedOut(): void {
+    this.lockouts.inc();
+  }
+  admissionRefused(reason: AdmissionRefusal): void {
+    this.admissionRefusals.inc({ reason });
   }
   error(code: ErrorCode): void {
     this.errorsTotal.inc({ code });
@@ -119,6 +145,6 @@ export class RelayMetrics implements ConnectionObserver, RoomObserver {
     this.fanoutFailures.inc();
   }
   fault(what: string, error: unknown): void {
-    this.logger.error({ err: error, what }, 'relay fault');
+    this.faults.write('error', what, { what, err: describeFault(error) }, 'relay fault');
   }
 }

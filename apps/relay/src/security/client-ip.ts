@@ -34,6 +34,11 @@ export class ClientIpResolver {
     return hops[0] ?? direct;
   }
 
+  /** Whether `address` is one of the trusted proxies. */
+  isTrustedProxy(address: string): boolean {
+    return this.any && this.isTrusted(normalize(address));
+  }
+
   private isTrusted(address: string): boolean {
     const family = isIP(address);
     return family !== 0 && this.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');

@@ -1,8 +1,6 @@
-/** One budget: at most `events` within any `windowMs`, refilled continuously. */
-export interface RateLimit {
-  events: number;
-  windowMs: number;
-}
+import type { RateLimit } from '@hush/protocol';
+
+export type { RateLimit };
 
 /**
  * A token bucket's state. A bucket holds up to `events` tokens and refills at
@@ -31,4 +29,27 @@ export function hasToken(limit: RateLimit, bucket: Bucket | undefined, now: numb
 /** The bucket after one token is taken at `now` (check `hasToken` first). Pure. */
 export function takeToken(limit: RateLimit, bucket: Bucket | undefined, now: number): Bucket {
   return { tokens: available(limit, bucket, now) - 1, at: now };
+}
+
+/**
+ * A sliding window, as the Arthas server limits chat: the times of the events accepted within
+ * the last `windowMs`, oldest first. At most `events` of them; an event is accepted while fewer
+ * than `events` were accepted in the window before it.
+ */
+export type Window = readonly number[];
+
+function recent(limit: RateLimit, window: Window, now: number): Window {
+  let first = 0;
+  while (first < window.length && (window[first] as number) <= now - limit.windowMs) first++;
+  return first === 0 ? window : window.slice(first);
+}
+
+/** Whether the window accepts one more event at `now`. Pure. */
+export function windowHasRoom(limit: RateLimit, window: Window, now: number): boolean {
+  return recent(limit, window, now).length < limit.events;
+}
+
+/** The window after one event is accepted at `now` (check `windowHasRoom` first). Pure. */
+export function windowTake(limit: RateLimit, window: Window, now: number): Window {
+  return [...recent(limit, window, now), now];
 }

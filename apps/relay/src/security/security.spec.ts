@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ClientIpResolver } from './client-ip.js';
-import { ConnectionCap } from './connection-cap.js';
-import { Lockout } from './lockout.js';
 
 describe('ClientIpResolver', () => {
   it('uses the peer address when no proxy is trusted, ignoring X-Forwarded-For', () => {
@@ -26,47 +24,5 @@ describe('ClientIpResolver', () => {
 
   it('falls back to the peer when a trusted proxy sends no usable header', () => {
     expect(new ClientIpResolver(['127.0.0.1']).resolve('127.0.0.1', 'garbage')).toBe('127.0.0.1');
-  });
-});
-
-describe('Lockout', () => {
-  it('locks an address after maxFailures within the window, for durationMs', () => {
-    let now = 0;
-    const lockout = new Lockout({ maxFailures: 3, windowMs: 1000, durationMs: 5000 }, () => now);
-    lockout.recordFailure('a');
-    lockout.recordFailure('a');
-    expect(lockout.isLocked('a')).toBe(false);
-    lockout.recordFailure('a');
-    expect(lockout.isLocked('a')).toBe(true);
-    expect(lockout.isLocked('b')).toBe(false);
-    now = 5001;
-    expect(lockout.isLocked('a')).toBe(false);
-  });
-
-  it('forgets failures older than the window', () => {
-    let now = 0;
-    const lockout = new Lockout({ maxFailures: 2, windowMs: 1000, durationMs: 5000 }, () => now);
-    lockout.recordFailure('a');
-    now = 1500;
-    lockout.recordFailure('a');
-    expect(lockout.isLocked('a')).toBe(false);
-  });
-});
-
-describe('ConnectionCap', () => {
-  it('refuses connections past the cap per address and frees slots on close', () => {
-    const cap = new ConnectionCap(2);
-    cap.opened('a');
-    cap.opened('a');
-    expect(cap.allows('a')).toBe(false);
-    expect(cap.allows('b')).toBe(true);
-    cap.closed('a');
-    expect(cap.allows('a')).toBe(true);
-  });
-
-  it('has no cap at 0', () => {
-    const cap = new ConnectionCap(0);
-    for (let i = 0; i < 1000; i++) cap.opened('a');
-    expect(cap.allows('a')).toBe(true);
   });
 });
