@@ -146,6 +146,10 @@ const RELAY_RATE = {
 /** Relayed kinds that also spend a budget of the client's address. */
 const ADDRESS_RATE: Partial<Record<RateKind, AddressKind>> = { chat: 'chat' };
 
+/** What a locked-out client is told (E022). */
+export const LOCKED_OUT_MESSAGE =
+  'too many failed attempts to join from your network; try again in a few minutes';
+
 /** What a client is told when a budget refuses it (E004). */
 const RATE_LIMITED_MESSAGE: Record<RateKind, string> = {
   chat: 'too many messages; slow down',
@@ -369,12 +373,7 @@ export const connectionMachine = setup({
     },
     admissionTimedOut: ({ context }) =>
       sendError(context, ErrorCode.Unavailable, 'the room could not be reached in time'),
-    refuseLockedOut: ({ context }) =>
-      sendError(
-        context,
-        ErrorCode.LockedOut,
-        'too many failed attempts to join from your network; try again in a few minutes',
-      ),
+    refuseLockedOut: ({ context }) => sendError(context, ErrorCode.LockedOut, LOCKED_OUT_MESSAGE),
     refuseMalformedRoomId: ({ context }) => {
       context.io.recordFailedJoin();
       sendError(context, ErrorCode.RoomNotFound, 'room not found');

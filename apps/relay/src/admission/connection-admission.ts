@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AddressBudgets } from '../budgets/address-budgets.js';
+import { addressKey } from '../budgets/address-key.js';
 import type { RelayConfig } from '../config/config.schema.js';
 import type { Logger } from '../logging/logger.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
@@ -95,7 +96,7 @@ export class ConnectionAdmission {
     const { socket } = request;
     const address = ips.resolve(socket.remoteAddress, request.headers['x-forwarded-for']);
     const counted = this.counted.has(connectionKey(socket));
-    if (!counted && !budgets.connectionAllowed(address)) {
+    if (!counted && !budgets.connectionAllowed(addressKey(address))) {
       this.refused('address_cap');
       return { ok: false, status: 429, message: 'too many connections from this address' };
     }
@@ -117,7 +118,7 @@ export class ConnectionAdmission {
       this.sockets -= 1;
       clearTimeout(this.headerTimers.get(key));
       this.headerTimers.delete(key);
-      if (this.counted.delete(key)) budgets.connectionClosed(peerOf(socket));
+      if (this.counted.delete(key)) budgets.connectionClosed(addressKey(peerOf(socket)));
     });
     const { maxConnections } = config.limits;
     if (maxConnections > 0 && this.sockets > maxConnections + HTTP_HEADROOM) {
@@ -126,11 +127,12 @@ export class ConnectionAdmission {
     }
     const peer = peerOf(socket);
     if (!ips.isTrustedProxy(peer)) {
-      if (!budgets.connectionAllowed(peer)) {
+      const budgetKey = addressKey(peer);
+      if (!budgets.connectionAllowed(budgetKey)) {
         this.refuse(socket, 'address_cap', 429, 'Too Many Requests');
         return;
       }
-      budgets.connectionOpened(peer);
+      budgets.connectionOpened(budgetKey);
       this.counted.add(key);
     }
     const timer = setTimeout(() => {

@@ -1,6 +1,5 @@
 import type { RateLimit } from '@hush/protocol';
 import type { AddressRateKind } from '../config/config.schema.js';
-import { addressKey } from './address-key.js';
 
 /** Kinds counted per client address: the configurable rates, plus failed joins (lockout). */
 export type CountedKind = AddressRateKind | 'failedJoin';
@@ -21,6 +20,9 @@ export interface AddressPolicy {
  * replica counted, of which `pushed*` is already in those totals.
  */
 export interface Counter {
+  readonly kind: CountedKind;
+  /** The address key (see {@link addressKey}). */
+  readonly key: string;
   slot: number;
   localCur: number;
   localPrev: number;
@@ -36,34 +38,46 @@ export interface Counter {
 
 /** The cluster side of the budgets (Redis); the embedded default has none. */
 export interface BudgetSync {
-  /** Asks for a sync soon (a counter is filling up fast). */
+  /** Asks for a sync soon (a counter is filling up fast, or a lock must go out). */
   wake(): void;
+  /** Milliseconds the cluster has `key` locked out for (0 when not), read now. */
+  lockRemaining(key: string): Promise<number>;
   close(): Promise<void>;
 }
 
 /** Counters and locks not touched for this long are forgotten. */
 const IDLE_MS = 120_000;
-/** Most addresses tracked at once; past it the least recently used are forgotten. */
+/** Most counters tracked per kind; past it the oldest are forgotten. */
 const MAX_TRACKED = 100_000;
+
+const COUNTED_KINDS: readonly CountedKind[] = ['chat', 'join', 'invalid', 'failedJoin'];
 
 /**
  * Budgets per client address, shared by all of the address's connections and (with a sync) all
  * replicas: chat messages, room requests, invalid frames, failed joins (lockout) and open
  * connections. Every decision is synchronous and local; a {@link BudgetSync} reconciles the
- * counts through Redis in batches, so no chat message waits for a round trip. IPv6 addresses are
- * budgeted per /64 (see {@link addressKey}).
+ * counts through Redis in batches, so no chat message waits for a round trip. Addresses are
+ * passed as keys made by {@link addressKey} (IPv6 grouped per /64); callers make a key once per
+ * connection.
  */
 export class AddressBudgets {
-  /** `kind address` → counter. Map order is least recently used first. */
-  readonly counters = new Map<string, Counter>();
+  /** Counters by kind, then address key. */
+  readonly counters = new Map<CountedKind, Map<string, Counter>>(
+    COUNTED_KINDS.map((kind) => [kind, new Map()]),
+  );
   /** Address key → locked until (ms). */
   readonly locks = new Map<string, number>();
   /** Address key → connections open on this replica. */
   readonly open = new Map<string, number>();
   /** Address key → connections open on other replicas, as last read. */
   readonly elsewhere = new Map<string, number>();
-  /** Counters spent since the last sync (`kind address`). */
-  readonly dirty = new Set<string>();
+  /** Counters spent since the last sync. */
+  readonly dirty = new Set<Counter>();
+  /**
+   * Counters past a quarter of their budget: each sync reads their cluster totals even when this
+   * replica spent nothing since, so it learns what the other replicas spent.
+   */
+  readonly hot = new Set<Counter>();
   /** Address keys whose lock was set here and not yet published. */
   readonly newLocks = new Set<string>();
   /** Address keys whose open count changed since the last sync. */
@@ -86,19 +100,29 @@ export class AddressBudgets {
       : this.policy.rates[kind];
   }
 
-  /** Whether `address` may spend one more event of `kind`. */
-  allows(kind: AddressRateKind, address: string): boolean {
-    const counter = this.counters.get(counterId(kind, addressKey(address)));
-    return counter === undefined || this.estimate(kind, counter) + 1 <= this.limitOf(kind).events;
+  counter(kind: CountedKind, key: string): Counter | undefined {
+    return this.counters.get(kind)?.get(key);
   }
 
-  /** Counts one event of `kind` for `address`. */
-  spend(kind: CountedKind, address: string): void {
-    this.count(kind, addressKey(address));
+  /**
+   * Whether `key` may spend one more event of `kind`: the estimate leaves room, and at most a
+   * quarter of the budget was spent here since the cluster last confirmed this replica's counts,
+   * so replicas that have not heard from each other yet overshoot the budget by little.
+   */
+  allows(kind: AddressRateKind, key: string): boolean {
+    const counter = this.counter(kind, key);
+    if (counter === undefined) return true;
+    const { events } = this.limitOf(kind);
+    if (this.estimate(counter) + 1 > events) return false;
+    return this.sync === undefined || counter.localCur - counter.pushedCur < unconfirmed(events);
   }
 
-  isLocked(address: string): boolean {
-    const key = addressKey(address);
+  /** Counts one event of `kind` for `key`. */
+  spend(kind: CountedKind, key: string): void {
+    this.count(kind, key);
+  }
+
+  isLocked(key: string): boolean {
     const until = this.locks.get(key);
     if (until === undefined) return false;
     if (until > this.now()) return true;
@@ -106,13 +130,30 @@ export class AddressBudgets {
     return false;
   }
 
+  /**
+   * Whether `key` may try to join, asking the cluster: another replica may have locked it out a
+   * moment ago. Fails open to the local answer when the cluster cannot be asked.
+   */
+  async confirmUnlocked(key: string): Promise<boolean> {
+    if (this.isLocked(key)) return false;
+    if (this.sync === undefined) return true;
+    try {
+      const remaining = await this.sync.lockRemaining(key);
+      if (remaining <= 0) return true;
+      this.lock(key, this.now() + remaining);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
   /** Counts a failed join; the address is locked out once it has failed too often. */
-  recordFailedJoin(address: string): void {
-    const key = addressKey(address);
+  recordFailedJoin(key: string): void {
     const counter = this.count('failedJoin', key);
-    if (this.estimate('failedJoin', counter) >= this.policy.lockout.maxFailures) {
+    if (this.estimate(counter) >= this.policy.lockout.maxFailures) {
       this.lock(key, this.now() + this.policy.lockout.durationMs);
       this.newLocks.add(key);
+      this.sync?.wake();
     }
   }
 
@@ -121,22 +162,19 @@ export class AddressBudgets {
     if ((this.locks.get(key) ?? 0) < until) this.locks.set(key, until);
   }
 
-  /** Whether `address` may open one more connection. */
-  connectionAllowed(address: string): boolean {
+  /** Whether `key` may open one more connection. */
+  connectionAllowed(key: string): boolean {
     const { maxConnections } = this.policy;
     if (maxConnections === 0) return true;
-    const key = addressKey(address);
     return (this.open.get(key) ?? 0) + (this.elsewhere.get(key) ?? 0) < maxConnections;
   }
 
-  connectionOpened(address: string): void {
-    const key = addressKey(address);
+  connectionOpened(key: string): void {
     this.open.set(key, (this.open.get(key) ?? 0) + 1);
     this.openChanged.add(key);
   }
 
-  connectionClosed(address: string): void {
-    const key = addressKey(address);
+  connectionClosed(key: string): void {
     const count = (this.open.get(key) ?? 0) - 1;
     if (count > 0) this.open.set(key, count);
     else this.open.delete(key);
@@ -144,8 +182,8 @@ export class AddressBudgets {
   }
 
   /** The counter's events within the sliding window ending now, cluster-wide as far as known. */
-  estimate(kind: CountedKind, counter: Counter): number {
-    const { windowMs } = this.limitOf(kind);
+  estimate(counter: Counter): number {
+    const { windowMs } = this.limitOf(counter.kind);
     const now = this.now();
     roll(counter, slotOf(now, windowMs));
     const overlap = 1 - (now % windowMs) / windowMs;
@@ -157,11 +195,14 @@ export class AddressBudgets {
   /** Forgets counters and locks that no longer matter. */
   prune(): void {
     const now = this.now();
-    for (const [id, counter] of this.counters) {
-      if (now - counter.touched <= IDLE_MS || this.dirty.has(id) || counter.stale !== undefined) {
-        continue;
+    for (const [kind, counters] of this.counters) {
+      const windowMs = this.limitOf(kind).windowMs;
+      for (const [key, counter] of counters) {
+        if (now - counter.touched > 2 * windowMs) this.hot.delete(counter);
+        if (now - counter.touched <= IDLE_MS) continue;
+        if (this.dirty.has(counter) || counter.stale !== undefined) continue;
+        counters.delete(key);
       }
-      this.counters.delete(id);
     }
     for (const [key, until] of this.locks) if (until <= now) this.locks.delete(key);
     for (const key of this.elsewhere.keys()) if (!this.open.has(key)) this.elsewhere.delete(key);
@@ -172,50 +213,49 @@ export class AddressBudgets {
   }
 
   private count(kind: CountedKind, key: string): Counter {
-    const id = counterId(kind, key);
+    const counters = this.counters.get(kind) as Map<string, Counter>;
     const limit = this.limitOf(kind);
     const now = this.now();
-    let counter = this.counters.get(id);
+    let counter = counters.get(key);
     if (counter === undefined) {
-      counter = newCounter(slotOf(now, limit.windowMs), now);
+      counter = newCounter(kind, key, slotOf(now, limit.windowMs), now);
+      counters.set(key, counter);
+      if (counters.size > MAX_TRACKED) this.forgetOldest(counters);
     } else {
-      this.counters.delete(id); // re-inserted below: most recently used last
       roll(counter, slotOf(now, limit.windowMs));
     }
     counter.localCur += 1;
     counter.touched = now;
-    this.counters.set(id, counter);
-    this.dirty.add(id);
-    if (this.counters.size > MAX_TRACKED) this.forgetOldest();
+    this.dirty.add(counter);
+    if (this.estimate(counter) >= limit.events / 4) this.hot.add(counter);
     // A counter that fills fast is reconciled early, so replicas overshoot by little.
-    if (counter.localCur - counter.pushedCur >= Math.max(1, limit.events / 8)) this.sync?.wake();
+    if (counter.localCur - counter.pushedCur >= unconfirmed(limit.events) / 2) this.sync?.wake();
     return counter;
   }
 
-  private forgetOldest(): void {
-    for (const id of this.counters.keys()) {
-      if (this.dirty.has(id)) continue;
-      this.counters.delete(id);
+  private forgetOldest(counters: Map<string, Counter>): void {
+    for (const [key, counter] of counters) {
+      if (this.dirty.has(counter)) continue;
+      counters.delete(key);
+      this.hot.delete(counter);
       return;
     }
   }
 }
 
-export function counterId(kind: CountedKind, key: string): string {
-  return `${kind} ${key}`;
-}
-
-export function parseCounterId(id: string): { kind: CountedKind; key: string } {
-  const space = id.indexOf(' ');
-  return { kind: id.slice(0, space) as CountedKind, key: id.slice(space + 1) };
+/** Events a replica may count before the cluster has confirmed them. */
+export function unconfirmed(events: number): number {
+  return Math.max(1, Math.ceil(events / 4));
 }
 
 export function slotOf(now: number, windowMs: number): number {
   return Math.floor(now / windowMs);
 }
 
-function newCounter(slot: number, now: number): Counter {
+function newCounter(kind: CountedKind, key: string, slot: number, now: number): Counter {
   return {
+    kind,
+    key,
     slot,
     localCur: 0,
     localPrev: 0,

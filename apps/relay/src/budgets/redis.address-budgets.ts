@@ -1,7 +1,6 @@
 import type { RedisClient } from '../backends/redis.backends.js';
 import type { Logger } from '../logging/logger.js';
 import type { AddressBudgets, BudgetSync, CountedKind, Counter } from './address-budgets.js';
-import { parseCounterId } from './address-budgets.js';
 
 /** How often counts are reconciled through Redis (sooner when a counter fills fast). */
 export const BUDGET_SYNC_MS = 250;
@@ -9,6 +8,11 @@ export const BUDGET_SYNC_MS = 250;
 const CONNECTIONS_TTL_MS = 30_000;
 /** How often this replica renews the connection counts it published. */
 const CONNECTIONS_REFRESH_MS = 10_000;
+/**
+ * After an address's connections change here, its counts are re-read at every sync for this
+ * long, so a burst of connections spread over replicas is seen by all of them quickly.
+ */
+const CONNECTIONS_WATCH_MS = 2_000;
 const PRUNE_MS = 10_000;
 
 /**
@@ -24,6 +28,8 @@ export class RedisBudgetSync implements BudgetSync {
   private running: Promise<void> | undefined;
   private again = false;
   private lastRefresh = 0;
+  /** Address key → until when its connection counts are re-read at every sync. */
+  private readonly watched = new Map<string, number>();
   private lastPrune = 0;
   private closed = false;
 
@@ -67,6 +73,10 @@ export class RedisBudgetSync implements BudgetSync {
       });
   }
 
+  async lockRemaining(key: string): Promise<number> {
+    return this.client.pttl(this.key(key, 'lock'));
+  }
+
   /** Reconciles once now (tests and shutdown). */
   async flushNow(): Promise<void> {
     await this.running;
@@ -92,17 +102,19 @@ export class RedisBudgetSync implements BudgetSync {
     const { budgets } = this;
     const now = budgets.now();
     const work: Promise<void>[] = [];
-    const ids = [...budgets.dirty];
+    const counters = [...new Set([...budgets.dirty, ...budgets.hot])];
     budgets.dirty.clear();
-    for (const id of ids) {
-      const counter = budgets.counters.get(id);
-      if (counter !== undefined) work.push(this.syncCounter(id, counter));
-    }
+    for (const counter of counters) work.push(this.syncCounter(counter));
     for (const key of budgets.newLocks) work.push(this.publishLock(key));
     budgets.newLocks.clear();
     if (now - this.lastRefresh >= CONNECTIONS_REFRESH_MS) {
       this.lastRefresh = now;
       for (const key of budgets.open.keys()) budgets.openChanged.add(key);
+    }
+    for (const key of budgets.openChanged) this.watched.set(key, now + CONNECTIONS_WATCH_MS);
+    for (const [key, until] of this.watched) {
+      if (until > now) budgets.openChanged.add(key);
+      else this.watched.delete(key);
     }
     const changed = [...budgets.openChanged];
     budgets.openChanged.clear();
@@ -111,7 +123,7 @@ export class RedisBudgetSync implements BudgetSync {
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) {
       // What was not pushed stays counted locally and goes out with the next sync.
-      for (const id of ids) if (budgets.counters.has(id)) budgets.dirty.add(id);
+      for (const counter of counters) budgets.dirty.add(counter);
       for (const key of changed) budgets.openChanged.add(key);
       const first = results.find((r) => r.status === 'rejected');
       throw first?.status === 'rejected' ? first.reason : new Error('address budget sync failed');
@@ -122,8 +134,8 @@ export class RedisBudgetSync implements BudgetSync {
     }
   }
 
-  private async syncCounter(id: string, counter: Counter): Promise<void> {
-    const { kind, key } = parseCounterId(id);
+  private async syncCounter(counter: Counter): Promise<void> {
+    const { kind, key } = counter;
     const { windowMs } = this.budgets.limitOf(kind);
     const ttl = 2 * windowMs + 1_000;
     const counterKey = (slot: number) => this.key(key, `${kind}:${slot}`);

@@ -1,7 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
-import type { RawData, WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { describeFault, ThrottledLog } from '../logging/throttled-log.js';
 import type { RelayCore } from '../relay-core.js';
 
 /** Receives every frame of every socket: binary frames as bytes, text frames as a string. */
@@ -15,12 +16,42 @@ type VerifyCallback = (result: boolean, code?: number, message?: string) => void
  * upgrade is decided by the core's connection admission (origin, drain, ceilings, address caps).
  */
 export class RelayWsAdapter extends WsAdapter {
+  private readonly socketErrors: ThrottledLog;
+
   constructor(
     app: INestApplicationContext,
     private readonly core: RelayCore,
     private readonly onFrame: FrameHandler,
   ) {
     super(app);
+    this.socketErrors = new ThrottledLog(core.logger.child({ component: 'ws' }));
+  }
+
+  /**
+   * A client's protocol error (an oversized frame, a bad opcode) closes that client; ws reports it
+   * as an error on its socket. Nest logs each one at error level; a client sending oversized frames
+   * in a loop would write a line per frame. One line per kind of error per interval instead.
+   */
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('connection', (socket: WebSocket) =>
+      socket.on('error', (error: Error & { code?: string }) =>
+        this.socketErrors.write(
+          'warn',
+          `socket:${error.code ?? 'error'}`,
+          { err: describeFault(error) },
+          'client connection error',
+        ),
+      ),
+    );
+    server.on('error', (error: Error) =>
+      this.socketErrors.write(
+        'error',
+        'server',
+        { err: describeFault(error) },
+        'websocket server error',
+      ),
+    );
+    return server;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { ServerLimits, ServerMessage } from '@hush/protocol';
-import { encode } from '@hush/protocol';
+import { encode, ErrorCode } from '@hush/protocol';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Actor } from 'xstate';
@@ -11,7 +11,7 @@ import type {
   RateKind,
   RoomRequest,
 } from '../actors/connection.machine.js';
-import { CloseCode, connectionMachine } from '../actors/connection.machine.js';
+import { CloseCode, connectionMachine, LOCKED_OUT_MESSAGE } from '../actors/connection.machine.js';
 import type { RelayedMessage } from '../actors/room.machine.js';
 import type { RelayConfig } from '../config/config.schema.js';
 import type { Logger } from '../logging/logger.js';
@@ -19,6 +19,7 @@ import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { AdmissionReply, MemberLink } from '../rooms/member-link.js';
 import type { RoomDirectory } from '../rooms/room-directory.js';
 import type { AddressBudgets } from '../budgets/address-budgets.js';
+import { addressKey } from '../budgets/address-key.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
@@ -59,7 +60,7 @@ class SocketSession implements ConnectionIo {
     private readonly shared: Shared,
     private readonly socket: WebSocket,
     private readonly raw: Socket,
-    private readonly address: string,
+    private readonly budgetKey: string,
     private readonly id: string,
   ) {}
 
@@ -116,29 +117,37 @@ class SocketSession implements ConnectionIo {
   }
 
   lockedOut(): boolean {
-    return this.shared.budgets.isLocked(this.address);
+    return this.shared.budgets.isLocked(this.budgetKey);
   }
 
   recordFailedJoin(): void {
     const { budgets, metrics } = this.shared;
-    const wasLocked = budgets.isLocked(this.address);
-    budgets.recordFailedJoin(this.address);
-    if (!wasLocked && budgets.isLocked(this.address)) {
+    const wasLocked = budgets.isLocked(this.budgetKey);
+    budgets.recordFailedJoin(this.budgetKey);
+    if (!wasLocked && budgets.isLocked(this.budgetKey)) {
       metrics.lockedOut();
       this.log().info('client address locked out after repeated failed joins');
     }
   }
 
   addressAllows(kind: AddressKind): boolean {
-    return this.shared.budgets.allows(kind, this.address);
+    return this.shared.budgets.allows(kind, this.budgetKey);
   }
 
   spendAddress(kind: AddressKind): void {
-    this.shared.budgets.spend(kind, this.address);
+    this.shared.budgets.spend(kind, this.budgetKey);
   }
 
+  /**
+   * Asks the room for a seat, once the cluster has confirmed the address is not locked out (the
+   * machine checked this replica's view; another replica may have locked it a moment ago).
+   */
   join(request: RoomRequest, link: MemberLink, reply: AdmissionReply): void {
-    this.shared.directory.join(request, link, reply);
+    const { budgets, directory } = this.shared;
+    void budgets.confirmUnlocked(this.budgetKey).then((unlocked) => {
+      if (unlocked) directory.join(request, link, reply);
+      else reply.reject(ErrorCode.LockedOut, LOCKED_OUT_MESSAGE);
+    });
   }
 
   relay(roomId: string, memberId: string, message: RelayedMessage): void {
@@ -233,13 +242,8 @@ export class SessionRegistry {
    */
   open(socket: WebSocket, address: string, raw: Socket, counted: boolean): ConnectionActor {
     const { budgets, metrics } = this.shared;
-    const session = new SocketSession(
-      this.shared,
-      socket,
-      raw,
-      address,
-      (++this.counter).toString(36),
-    );
+    const key = addressKey(address);
+    const session = new SocketSession(this.shared, socket, raw, key, (++this.counter).toString(36));
     const actor = createActor(connectionMachine, { input: { io: session } });
     session.actor = actor;
     actor.subscribe({
@@ -249,12 +253,12 @@ export class SessionRegistry {
       },
     });
     this.sessions.set(socket, actor);
-    if (!counted) budgets.connectionOpened(address);
+    if (!counted) budgets.connectionOpened(key);
     metrics.connectionOpened();
     socket.on('pong', () => actor.send({ type: 'PONG' }));
     socket.once('close', () => {
       this.sessions.delete(socket);
-      if (!counted) budgets.connectionClosed(address);
+      if (!counted) budgets.connectionClosed(key);
       metrics.connectionClosed();
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'SOCKET_CLOSED' });
     });
