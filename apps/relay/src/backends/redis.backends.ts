@@ -204,12 +204,14 @@ export async function redisBackends(
     heartbeatMs: config.heartbeatMs,
     leaseTtlMs: config.leaseTtlMs,
     logger: log,
-    // Members re-registered after this replica was wrongly declared dead: everyone was told
-    // they left (this replica's own members too, through the channel), so everyone is told they
-    // are back. The origin differs from this replica's id so that its own members get it too.
+    // Members re-registered after this replica was wrongly declared dead: everyone but the
+    // member itself was told it left (this replica's other members too, through the channel), so
+    // they are told it is back. The origin differs from this replica's id so that its own members
+    // get it too; the member itself is excluded, as it was from the eviction.
     announce: (roomId, member) => {
       const frame = encode({ type: ServerType.MemberJoined, data: member });
-      const envelope = { kind: 'broadcast', origin: `${replicaId}:rejoin`, frame } as const;
+      const origin = `${replicaId}:rejoin`;
+      const envelope = { kind: 'broadcast', origin, frame, exclude: member.id } as const;
       fanout.publish(roomId, envelope).catch(() => {
         log.warn('could not announce a re-registered member');
       });

@@ -104,26 +104,51 @@ return removed
 );
 
 /**
- * Re-asserts what a replica hosts after Redis lost it (restart) or a survivor evicted it.
- * KEYS: meta, members, names. ARGV: ephemeral, expiresAt, salt, check, ttlMs, then
- * (memberId, record, nameKey) triples. Returns the ids that were missing.
+ * Registers again what a replica hosts after Redis lost it (restart, FLUSHALL) or a survivor
+ * evicted it (lease loss, replica pause). A member still registered keeps its seat; a missing one
+ * goes through the admission rules of a join (expiry, unique nickname, capacity), because while it
+ * was missing someone else may have joined: the claimant that arrives later loses. The room's
+ * settings are written back when its metadata is gone.
+ * KEYS: meta, members, names. ARGV: nowSeconds, maxMembers, ephemeral, expiresAt, salt, check,
+ * ttlMs, then (memberId, record, nameKey) triples in join order. Returns {memberId, status, ...}
+ * with status `kept`, `added`, or the refusal code (E002 room full, E007 expired, E020 name taken).
  */
 export const ASSERT_ROOM = script(
   'assert-room',
   `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'ephemeral', ARGV[1], 'expiresAt', ARGV[2], 'salt', ARGV[3], 'check', ARGV[4])
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or ARGV[4])
+local expired = expiresAt ~= 0 and expiresAt <= tonumber(ARGV[1])
+if not expired and redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'ephemeral', ARGV[3], 'expiresAt', ARGV[4], 'salt', ARGV[5], 'check', ARGV[6])
 end
-local added = {}
-for i = 6, #ARGV, 3 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then added[#added + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  if not redis.call('HGET', KEYS[3], ARGV[i + 2]) then
-    redis.call('HSET', KEYS[3], ARGV[i + 2], ARGV[i])
+local maxMembers = tonumber(ARGV[2])
+local result = {}
+for i = 8, #ARGV, 3 do
+  local id, record, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local holder = redis.call('HGET', KEYS[3], key)
+  local status
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then
+    status = 'kept'
+  elseif expired then
+    status = 'E007'
+  elseif holder and holder ~= id then
+    status = 'E020'
+  elseif redis.call('HLEN', KEYS[2]) >= maxMembers then
+    status = 'E002'
+  else
+    status = 'added'
   end
+  if status == 'kept' or status == 'added' then
+    redis.call('HSET', KEYS[2], id, record)
+    if not holder then redis.call('HSET', KEYS[3], key, id) end
+  end
+  result[#result + 1] = id
+  result[#result + 1] = status
 end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
-return added
+if redis.call('HLEN', KEYS[2]) > 0 then
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+end
+return result
 `,
 );
 
