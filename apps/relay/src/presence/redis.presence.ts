@@ -360,23 +360,27 @@ export class RedisPresence implements PresencePort {
     this.leaseHeld = true;
     const due = this.reassertDue;
     if (due === undefined) return;
-    const { added, lost } = await this.reassert();
-    this.reassertDue = undefined;
+    const { added, lost, failure } = await this.reassert();
     // After an eviction everyone was told these members left; after a silent loss nobody was.
     const announced = due === 'announce';
     if (announced) {
       for (const [roomId, member] of added) this.announce?.(roomId, member);
     }
     for (const loss of lost) this.notifySeatLost({ ...loss, announced });
+    // Rooms that could not be written stay due; the next heartbeat tries again.
+    if (failure !== undefined) throw failure;
+    this.reassertDue = undefined;
   }
 
   /**
    * Writes every hosted room and member back through the admission rules. Returns the members
-   * Redis did not have and took back, and those refused (they are dropped from the mirror).
+   * Redis did not have and took back, those refused (dropped from the mirror, so they must be
+   * told whatever else failed), and the first failure, if a room could not be written.
    */
   private async reassert(): Promise<{
     added: [string, Member][];
     lost: Omit<SeatLoss, 'announced'>[];
+    failure?: unknown;
   }> {
     const owner = this.incarnation;
     const commands = this.link.commands;
@@ -391,7 +395,7 @@ export class RedisPresence implements PresencePort {
     // Indexed first: if this replica dies between the two steps, a reaper still finds them.
     await commands.hset(this.keys.replicaMembers(owner), ...index);
     await commands.pexpire(this.keys.replicaMembers(owner), this.roomTtlMs);
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       [...this.hosted].map(async ([roomId, room]) => {
         if (room.members.size === 0) return;
         const { meta } = room;
@@ -432,17 +436,23 @@ export class RedisPresence implements PresencePort {
         }
       }),
     );
-    for (const [roomId, id] of departed) await this.removeMembers(roomId, [id]);
-    if (lost.length > 0) {
-      await commands.hdel(this.keys.replicaMembers(owner), ...lost.map((loss) => loss.memberId));
-    }
     if (added.length > 0 || lost.length > 0) {
       this.logger.warn(
         { registered: added.length, refused: lost.length },
         'registered members missing from redis; those whose seat was taken leave their room',
       );
     }
-    return { added, lost };
+    // Flushed with the next heartbeat, and retried until Redis has seen them.
+    for (const [roomId, id] of departed) this.pendLeave(roomId, [id]);
+    let failure = outcomes.find((outcome) => outcome.status === 'rejected')?.reason as unknown;
+    try {
+      if (lost.length > 0) {
+        await commands.hdel(this.keys.replicaMembers(owner), ...lost.map((loss) => loss.memberId));
+      }
+    } catch (error) {
+      failure ??= error;
+    }
+    return { added, lost, failure };
   }
 
   private async flushPendingLeaves(): Promise<void> {
