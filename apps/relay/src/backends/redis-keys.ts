@@ -5,7 +5,7 @@
  *
  * | key | type | holds |
  * | --- | --- | --- |
- * | `<p>{<room>}:meta` | hash | `ephemeral`, `expiresAt`, `salt`, `check` (salted password check, or "") |
+ * | `<p>{<room>}:meta` | hash | `ephemeral`, `expiresAt`, `check` (`$scrypt$…` password check, or ""), `salt` ("", set only by pre-scrypt relays) |
  * | `<p>{<room>}:members` | hash | member id → JSON `{name, color, owner, key}` (`key` = name key, `owner` = incarnation) |
  * | `<p>{<room>}:names` | hash | name key → member id (unique nicknames) |
  * | `<p>{<room>}:ch` | channel | fan-out envelopes (msgpack, published only) |
