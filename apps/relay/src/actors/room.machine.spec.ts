@@ -1377,6 +1377,27 @@ describe('room machine: transfers and fan-out', () => {
     expect(members[1]?.frames.some((f) => f.type === ServerType.MemberLeft)).toBe(false);
   });
 
+  it('delivers an envelope for given members from another replica to those of them seated here', async () => {
+    const { h, members, ids } = await seated(['alice', 'bob', 'carol']);
+    const frame = encode({
+      type: ServerType.MemberJoined,
+      data: { id: 'x', name: 'x', color: '#000000' },
+    });
+    h.actor.send({
+      type: 'REMOTE',
+      envelope: {
+        kind: 'to-members',
+        origin: 'replica-b',
+        frame,
+        memberIds: [ids[2] as string, 'elsewhere'],
+      },
+    });
+    const joined = members.map(
+      (m) => m.frames.filter((f) => f.type === ServerType.MemberJoined && f.data.id === 'x').length,
+    );
+    expect(joined).toEqual([0, 0, 1]);
+  });
+
   it('tells the sender E024 when the fan-out publish fails, reports it, and keeps serving', async () => {
     const { h, members, ids } = await seated(['alice', 'bob']);
     h.fanout.failing = true;

@@ -428,6 +428,8 @@ export const roomMachine = setup({
       const { envelope } = event;
       if (envelope.kind === 'broadcast') {
         deliverLocal(context, envelope.frame, envelope.exclude);
+      } else if (envelope.kind === 'to-members') {
+        for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
       } else {
         for (const owner of transferSenders(context, envelope.transferId)) {
           owner.link.deliver(envelope.frame);

@@ -62,8 +62,11 @@ export interface RedisPresenceOptions {
   heartbeatMs: number;
   leaseTtlMs: number;
   logger: Logger;
-  /** Tells the other replicas that a member evicted by mistake is back. */
-  announce?: (roomId: string, member: Member) => void;
+  /**
+   * Tells a room that a member is registered again: everyone but the member (it was evicted and
+   * everyone was told), or only the members in `to` (Redis lost the room; they joined meanwhile).
+   */
+  announce?: (roomId: string, member: Member, to?: string[]) => void;
   /** Makes and verifies password check values (a default one per replica). */
   passwords?: PasswordChecker;
 }
@@ -92,7 +95,7 @@ export class RedisPresence implements PresencePort {
   private readonly leaseTtlMs: number;
   private readonly roomTtlMs: number;
   private readonly logger: Logger;
-  private readonly announce: ((roomId: string, member: Member) => void) | undefined;
+  private readonly announce: RedisPresenceOptions['announce'];
   private readonly passwords: PasswordChecker;
 
   private incarnation: string;
@@ -361,10 +364,12 @@ export class RedisPresence implements PresencePort {
     const due = this.reassertDue;
     if (due === undefined) return;
     const { added, lost, failure } = await this.reassert();
-    // After an eviction everyone was told these members left; after a silent loss nobody was.
+    // After an eviction everyone was told these members left; after a silent loss nobody was,
+    // but those who joined the room since Redis lost it have never heard of them.
     const announced = due === 'announce';
-    if (announced) {
-      for (const [roomId, member] of added) this.announce?.(roomId, member);
+    for (const { roomId, member, unaware } of added) {
+      if (announced) this.announce?.(roomId, member);
+      else if (unaware.length > 0) this.announce?.(roomId, member, unaware);
     }
     for (const loss of lost) this.notifySeatLost({ ...loss, announced });
     // Rooms that could not be written stay due; the next heartbeat tries again.
@@ -374,17 +379,18 @@ export class RedisPresence implements PresencePort {
 
   /**
    * Writes every hosted room and member back through the admission rules. Returns the members
-   * Redis did not have and took back, those refused (dropped from the mirror, so they must be
-   * told whatever else failed), and the first failure, if a room could not be written.
+   * Redis did not have and took back (with the members who joined since Redis lost the room, so
+   * never heard of them), those refused (dropped from the mirror, so they must be told whatever
+   * else failed), and the first failure, if a room could not be written.
    */
   private async reassert(): Promise<{
-    added: [string, Member][];
+    added: { roomId: string; member: Member; unaware: string[] }[];
     lost: Omit<SeatLoss, 'announced'>[];
     failure?: unknown;
   }> {
     const owner = this.incarnation;
     const commands = this.link.commands;
-    const added: [string, Member][] = [];
+    const added: { roomId: string; member: Member; unaware: string[] }[] = [];
     const lost: Omit<SeatLoss, 'announced'>[] = [];
     const departed: [string, string][] = [];
     const index: string[] = [];
@@ -413,7 +419,9 @@ export class RedisPresence implements PresencePort {
           this.ttl(meta),
           ...members,
         ]);
-        const flat = Array.isArray(reply) ? reply.map(String) : [];
+        const [statuses, fresh] = Array.isArray(reply) ? reply : [];
+        const flat = Array.isArray(statuses) ? statuses.map(String) : [];
+        const unaware = Array.isArray(fresh) ? fresh.map(String) : [];
         for (let i = 0; i + 1 < flat.length; i += 2) {
           const [id, status] = [flat[i] as string, flat[i + 1] as string];
           const seated = status === 'kept' || status === 'added';
@@ -426,7 +434,7 @@ export class RedisPresence implements PresencePort {
           }
           if (status === 'kept') continue;
           if (status === 'added') {
-            added.push([roomId, member]);
+            added.push({ roomId, member, unaware });
             continue;
           }
           hosted.members.delete(id);
