@@ -8,7 +8,7 @@
  * The frozen replica is a real process stopped with SIGSTOP; the others run in this process.
  */
 import type { Member, ServerMessage } from '@hush/protocol';
-import { ClientType, ServerType } from '@hush/protocol';
+import { ClientType, ErrorCode, nameKey, ServerType } from '@hush/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
@@ -21,8 +21,7 @@ import {
 } from '../support/cluster.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startTestRelay } from '../support/relay.js';
-import type { TestClient } from '../support/test-client.js';
-import { createRoom, joinRoom } from '../support/test-client.js';
+import { createRoom, joinRoom, TestClient } from '../support/test-client.js';
 
 const CAPACITY = 3;
 /** Survivors sweep every second; a frozen replica's 1 s lease is gone well within this. */
@@ -87,6 +86,20 @@ async function seat(url: string, roomId: string, name: string): Promise<Seat> {
   return { client, id: self.id, name };
 }
 
+/**
+ * Seats `name` through the replica that will be frozen, and waits until `watcher` has heard of
+ * it: a freeze right after the join must not hold back the join's own announcement.
+ */
+async function seatOnFrozen(watcher: Seat, roomId: string, name: string): Promise<Seat> {
+  const seated = await seat(frozen.url, roomId, name);
+  await eventually(`${name}'s MemberJoined to reach ${watcher.name}`, () =>
+    watcher.client
+      .messages()
+      .some((m) => m.type === ServerType.MemberJoined && m.data.id === seated.id),
+  );
+  return seated;
+}
+
 /** The room as a client sees it: RoomJoined's members, then every MemberJoined and MemberLeft. */
 function roster(client: TestClient): string[] {
   const members = new Map<string, string>();
@@ -143,8 +156,7 @@ async function seatLost(client: TestClient): Promise<string> {
 describe('a replica frozen past its lease, then thawed', () => {
   it('loses the seat of a member whose nickname an impostor took meanwhile', async () => {
     const bob = await host(b.url, 'bob');
-    const alice = await seat(frozen.url, bob.roomId, 'alice');
-    await bob.client.next(ServerType.MemberJoined);
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
 
     await freezeUntilEvicted(bob.client, [alice.id]);
     const impostor = await seat(c.url, bob.roomId, 'Alice');
@@ -177,7 +189,7 @@ describe('a replica frozen past its lease, then thawed', () => {
 
   it('loses the seat of a member whose room filled up meanwhile, keeping the room within capacity', async () => {
     const bob = await host(b.url, 'bob');
-    const alice = await seat(frozen.url, bob.roomId, 'alice');
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
     const carol = await seat(b.url, bob.roomId, 'carol');
 
     await freezeUntilEvicted(bob.client, [alice.id]);
@@ -195,8 +207,8 @@ describe('a replica frozen past its lease, then thawed', () => {
 
   it('gives members their seats back when nobody took them, without telling them they left', async () => {
     const bob = await host(b.url, 'bob');
-    const alice = await seat(frozen.url, bob.roomId, 'alice');
-    const al = await seat(frozen.url, bob.roomId, 'al');
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
+    const al = await seatOnFrozen(bob, bob.roomId, 'al');
 
     await freezeUntilEvicted(bob.client, [alice.id, al.id]);
     frozen.thaw();
@@ -231,8 +243,8 @@ describe('Redis losing everything while new joins race in', () => {
    */
   async function loseRedisState(wipe: () => Promise<void>) {
     const bob = await host(b.url, 'bob');
-    const alice = await seat(frozen.url, bob.roomId, 'alice');
-    const carol = await seat(frozen.url, bob.roomId, 'carol');
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
+    const carol = await seatOnFrozen(bob, bob.roomId, 'carol');
     frozen.freeze();
     await wipe();
     // Replica b writes its member and the room's settings back from its mirror.
@@ -286,5 +298,110 @@ describe('Redis losing everything while new joins race in', () => {
         20_000,
       );
     });
+  });
+
+  it('after a FLUSHALL, announces a member written back late to those who joined meanwhile, only', async () => {
+    const bob = await host(b.url, 'bob');
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
+    frozen.freeze();
+    await admin.flushall();
+    await eventually(
+      'b to register bob again',
+      async () => (await admin.hexists(`hush:{${bob.roomId}}:members`, bob.id)) === 1,
+      15_000,
+    );
+    // Erin joins while alice is missing from Redis: her RoomJoined cannot list alice.
+    const erin = await seat(c.url, bob.roomId, 'erin');
+    frozen.thaw();
+
+    expect((await erin.client.next(ServerType.MemberJoined, 10_000)).data).toMatchObject({
+      id: alice.id,
+      name: 'alice',
+    });
+    const everyone = [`alice:${alice.id}`, `bob:${bob.id}`, `erin:${erin.id}`];
+    expect((await stored(bob.roomId)).members).toEqual(everyone);
+    await eventually('every member to see the same room as Redis', () =>
+      [bob, alice, erin].every(
+        (m) => JSON.stringify(roster(m.client)) === JSON.stringify(everyone),
+      ),
+    );
+    // Bob never stopped knowing alice: no second MemberJoined for her (Arthas would list her twice).
+    await bob.client.quietFor(500, ServerType.MemberJoined);
+    const aboutAlice = bob.client
+      .messages()
+      .filter((m) => m.type === ServerType.MemberJoined && m.data.id === alice.id);
+    expect(aboutAlice).toHaveLength(1);
+    expect(await alice.client.quietFor(0, ServerType.RoomClosed)).toEqual([]);
+    expect(aboutSelf(alice.client, alice.id)).toEqual([]);
+  });
+
+  it('after a FLUSHALL raced by newcomers on every replica, ends with one room everyone agrees on', async () => {
+    const bob = await host(b.url, 'bob');
+    const alice = await seatOnFrozen(bob, bob.roomId, 'alice');
+    const carol = await seat(b.url, bob.roomId, 'carol');
+    const seats = [bob, alice, carol];
+    await admin.flushall();
+    // Newcomers want alice's nickname and the last seat, on every replica, as soon as the room is
+    // back in Redis; the replicas write their members back at their own pace meanwhile.
+    const racers = ['ALICE', 'dave', 'erin'].map(async (name, i) => {
+      const url = [c.url, frozen.url, b.url][i] as string;
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const client = await TestClient.connect(url);
+        clients.push(client);
+        client.send({
+          type: ClientType.JoinRoom,
+          data: { roomId: bob.roomId, name, password: '' },
+        });
+        const answer = await eventually('an answer', () =>
+          client
+            .messages()
+            .find((m) => m.type === ServerType.RoomJoined || m.type === ServerType.Error),
+        );
+        if (answer.type === ServerType.RoomJoined) {
+          const self = answer.data.members.find((m) => m.name === name);
+          seats.push({ client, id: self?.id ?? '', name });
+          return;
+        }
+        await client.close();
+        if (answer.data.code !== ErrorCode.RoomNotFound) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+    await Promise.all(racers);
+
+    // Once every replica has written its members back, Redis holds a valid room...
+    const settled = await eventually(
+      'the room to settle',
+      async () => {
+        const room = await stored(bob.roomId);
+        const inRoom = seats.filter(
+          (m) => !m.client.messages().some((x) => x.type === ServerType.RoomClosed),
+        );
+        const expected = inRoom.map((m) => `${m.name}:${m.id}`).sort();
+        return JSON.stringify(room.members) === JSON.stringify(expected) ? { room, inRoom } : false;
+      },
+      15_000,
+    );
+    const { room, inRoom } = settled;
+    expect(room.members.length).toBeLessThanOrEqual(CAPACITY);
+    expect(room.names).toEqual([...new Set(inRoom.map((m) => nameKey(m.name)))].sort());
+    expect(room.names).toHaveLength(inRoom.length);
+    // ...every member still in it sees exactly that room, and nobody heard about itself.
+    await eventually('every member to see the same room as Redis', () =>
+      inRoom.every((m) => JSON.stringify(roster(m.client)) === JSON.stringify(room.members)),
+    ).catch((error: unknown) => {
+      const views = seats.map((m) => ({
+        who: `${m.name}:${m.id}`,
+        roster: roster(m.client),
+        seen: m.client.messages().map((x) => `${x.type}:${JSON.stringify(x.data).slice(0, 60)}`),
+      }));
+      throw new Error(JSON.stringify({ room, views }, null, 1), { cause: error });
+    });
+    for (const m of seats) expect(aboutSelf(m.client, m.id)).toEqual([]);
+    // A member that lost its seat was told why.
+    for (const m of seats.filter((x) => !inRoom.includes(x))) {
+      expect(await seatLost(m.client)).toBe('seat-lost');
+    }
   });
 });
