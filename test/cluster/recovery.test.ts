@@ -47,6 +47,11 @@ beforeAll(async () => {
       HUSH_REDIS_HEARTBEAT_MS: '300',
       HUSH_REDIS_LEASE_TTL_MS: '1000',
       HUSH_MAX_ROOM_MEMBERS: String(CAPACITY),
+      // Every test client shares one address: budgets as roomy as the in-process replicas'.
+      HUSH_ADDRESS_RATE_JOIN: '100000/1000',
+      HUSH_RATE_JOIN: '100000/1000',
+      HUSH_MAX_CONNECTIONS_PER_IP: '0',
+      HUSH_LOCKOUT_MAX_FAILURES: '1000000',
     }),
     startTestRelay(config()),
     startTestRelay(config()),
