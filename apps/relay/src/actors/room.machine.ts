@@ -487,8 +487,9 @@ export const roomMachine = setup({
             });
           }
         }
-        if (!event.announced)
+        if (!event.announced) {
           broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
+        }
       });
     }),
     warnExpiry: ({ context }) => {
