@@ -86,7 +86,11 @@ export interface ReplicaProcess {
   exited: Promise<void>;
   /** Output so far, for failure messages. */
   output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone. */
+  /** SIGSTOP: the process freezes (a VM pause, a GC stall, a stopped container) until thawed. */
+  freeze(): void;
+  /** SIGCONT: a frozen process runs again, with everything that queued up meanwhile. */
+  thaw(): void;
+  /** SIGTERM (thawing it first), then SIGKILL after `graceMs`. Resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -130,8 +134,15 @@ export async function spawnReplica(env: Record<string, string>): Promise<Replica
       child,
       exited,
       output: () => text,
+      freeze() {
+        if (!gone) child.kill('SIGSTOP');
+      },
+      thaw() {
+        if (!gone) child.kill('SIGCONT');
+      },
       async stop(graceMs = 5_000) {
         if (gone) return;
+        child.kill('SIGCONT');
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exited;

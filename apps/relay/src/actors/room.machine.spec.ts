@@ -116,6 +116,7 @@ function spyRoomIo(now: () => number, settle: 'never' | 'deferred' = 'deferred')
       effects.seatsReleased.push({ roomId, memberId });
     },
     onEviction: () => undefined,
+    onSeatLost: () => undefined,
     health: () => ({ ok: true }),
     close: async () => undefined,
   };
@@ -1054,6 +1055,66 @@ describe('room machine: admission races', () => {
   });
 });
 
+describe('room machine: a seat lost in a recovery', () => {
+  const decoded = (envelope: Envelope) => decodeServerMessage(envelope.frame);
+
+  it('closes the room for that member alone and tells everyone else it left, once', async () => {
+    const { h, members, ids } = await seated(['alice', 'bob']);
+    const [alice, bob] = members as [SpyMember, SpyMember];
+    const [aliceId, bobId] = ids as [string, string];
+    const published = h.effects.publishes.length;
+    h.actor.send({ type: 'SEAT_LOST', memberId: aliceId, reason: 'seat-lost', announced: false });
+    await flush();
+    expect(alice.frames.at(-1)).toEqual({
+      type: ServerType.RoomClosed,
+      data: { reason: 'seat-lost' },
+    });
+    expect(alice.closed).toEqual(['seat-lost']);
+    expect(types(alice)).not.toContain(ServerType.MemberLeft);
+    expect(bob.frames.at(-1)).toEqual({ type: ServerType.MemberLeft, data: { id: aliceId } });
+    expect(h.effects.publishes.slice(published).map((p) => decoded(p.envelope))).toEqual([
+      { ok: true, value: { type: ServerType.MemberLeft, data: { id: aliceId } } },
+    ]);
+    // The presence store refused the seat: there is nothing to give back.
+    expect(h.effects.seatsReleased).toEqual([]);
+    expect([...h.actor.getSnapshot().context.members.keys()]).toEqual([bobId]);
+    // The connection's own LEAVE, when it reaches the lobby, changes nothing.
+    h.actor.send({ type: 'LEAVE', memberId: aliceId });
+    await flush();
+    expect(bob.frames.filter((f) => f.type === ServerType.MemberLeft)).toHaveLength(1);
+  });
+
+  it('tells nobody again when the cluster already announced the departure', async () => {
+    const { h, members, ids } = await seated(['alice', 'bob']);
+    const [alice, bob] = members as [SpyMember, SpyMember];
+    const published = h.effects.publishes.length;
+    const before = bob.frames.length;
+    h.actor.send({
+      type: 'SEAT_LOST',
+      memberId: ids[0] as string,
+      reason: 'expired',
+      announced: true,
+    });
+    await flush();
+    expect(alice.closed).toEqual(['expired']);
+    expect(bob.frames.length).toBe(before);
+    expect(h.effects.publishes.length).toBe(published);
+  });
+
+  it('winds the room down when its last local member loses its seat', async () => {
+    const { h, members, ids } = await seated(['alice']);
+    h.actor.send({
+      type: 'SEAT_LOST',
+      memberId: ids[0] as string,
+      reason: 'seat-lost',
+      announced: true,
+    });
+    await flush();
+    expect((members[0] as SpyMember).closed).toEqual(['seat-lost']);
+    expect(stateName(h.actor.getSnapshot())).toBe('unsubscribing');
+  });
+});
+
 describe('room machine: expiry', () => {
   it('closes the room at expiresAt: RoomClosed {expired} to every member, their connections told, seats released', async () => {
     const expiresAt = Math.floor(T0 / 1000) + 30;
@@ -1314,6 +1375,27 @@ describe('room machine: transfers and fan-out', () => {
     });
     expect(members[0]?.frames.at(-1)).toEqual({ type: ServerType.MemberLeft, data: { id: 'x' } });
     expect(members[1]?.frames.some((f) => f.type === ServerType.MemberLeft)).toBe(false);
+  });
+
+  it('delivers an envelope for given members from another replica to those of them seated here', async () => {
+    const { h, members, ids } = await seated(['alice', 'bob', 'carol']);
+    const frame = encode({
+      type: ServerType.MemberJoined,
+      data: { id: 'x', name: 'x', color: '#000000' },
+    });
+    h.actor.send({
+      type: 'REMOTE',
+      envelope: {
+        kind: 'to-members',
+        origin: 'replica-b',
+        frame,
+        memberIds: [ids[2] as string, 'elsewhere'],
+      },
+    });
+    const joined = members.map(
+      (m) => m.frames.filter((f) => f.type === ServerType.MemberJoined && f.data.id === 'x').length,
+    );
+    expect(joined).toEqual([0, 0, 1]);
   });
 
   it('tells the sender E024 when the fan-out publish fails, reports it, and keeps serving', async () => {

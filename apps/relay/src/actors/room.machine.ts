@@ -13,7 +13,7 @@ import type {
 import { ClientType, encode, ErrorCode, Feature, NoticeKind, ServerType } from '@hush/protocol';
 import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { Envelope, EnvelopeListener, FanoutPort } from '../fanout/fanout.port.js';
-import type { PresencePort, RoomSnapshot } from '../presence/presence.port.js';
+import type { PresencePort, RoomSnapshot, SeatLoss } from '../presence/presence.port.js';
 import { AdmissionError } from '../presence/presence.port.js';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
 
@@ -75,6 +75,8 @@ export type RoomEvent =
   | { type: 'RELAY'; memberId: string; message: RelayedMessage }
   | { type: 'LEAVE'; memberId: string }
   | { type: 'REMOTE'; envelope: Envelope }
+  /** A recovery could not give a local member its seat back: it must leave the room. */
+  | ({ type: 'SEAT_LOST' } & Omit<SeatLoss, 'roomId'>)
   | { type: 'EXPIRE' }
   | { type: 'EXPIRY_WARNING' };
 
@@ -313,7 +315,7 @@ export const roomMachine = setup({
           const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
           const admission =
             join.request.kind === 'create'
-              ? io.presence.createRoom(roomId, join.request.settings, member)
+              ? io.presence.createRoom(roomId, join.request.settings, member, io.maxMembers)
               : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
           admission.then(
             (snapshot) =>
@@ -426,6 +428,8 @@ export const roomMachine = setup({
       const { envelope } = event;
       if (envelope.kind === 'broadcast') {
         deliverLocal(context, envelope.frame, envelope.exclude);
+      } else if (envelope.kind === 'to-members') {
+        for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
       } else {
         for (const owner of transferSenders(context, envelope.transferId)) {
           owner.link.deliver(envelope.frame);
@@ -455,6 +459,37 @@ export const roomMachine = setup({
         }
         broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
         void context.io.presence.leaveRoom(context.roomId, member.id);
+      });
+    }),
+    /**
+     * The member is told its room is closed and returns to its lobby; the rest of the room hears
+     * it left, unless the cluster already told them when its replica was declared dead. The
+     * presence store has already dropped it.
+     */
+    loseSeat: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'SEAT_LOST');
+      const member = context.members.get(event.memberId);
+      if (member === undefined) return;
+      const members = new Map(context.members);
+      members.delete(member.id);
+      enqueue.assign({ members, transfers: transfersWithout(context.transfers, member.id) });
+      enqueue(() => {
+        member.link.deliver(
+          encode({ type: ServerType.RoomClosed, data: { reason: event.reason } }),
+        );
+        member.link.roomClosed(event.reason);
+        const rest = { ...context, members };
+        for (const [transferId, senders] of context.transfers) {
+          if (senders.has(member.id)) {
+            broadcast(rest, {
+              type: ServerType.RelayFileCancel,
+              data: { senderId: member.id, transferId },
+            });
+          }
+        }
+        if (!event.announced) {
+          broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
+        }
       });
     }),
     warnExpiry: ({ context }) => {
@@ -520,6 +555,7 @@ export const roomMachine = setup({
           { actions: 'relay' },
         ],
         LEAVE: { actions: 'leave' },
+        SEAT_LOST: { actions: 'loseSeat' },
         REMOTE: { actions: 'remote' },
         EXPIRY_WARNING: { actions: 'warnExpiry' },
         EXPIRE: { actions: 'expire' },

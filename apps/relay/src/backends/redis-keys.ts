@@ -5,8 +5,8 @@
  *
  * | key | type | holds |
  * | --- | --- | --- |
- * | `<p>{<room>}:meta` | hash | `ephemeral`, `expiresAt`, `salt`, `check` (salted password check, or "") |
- * | `<p>{<room>}:members` | hash | member id → JSON `{name, color, owner, key}` (`key` = name key, `owner` = incarnation) |
+ * | `<p>{<room>}:meta` | hash | `ephemeral`, `expiresAt`, `check` (`$scrypt$…` password check, or ""), `salt` ("", set only by pre-scrypt relays), `restored` (written back after Redis lost it) |
+ * | `<p>{<room>}:members` | hash | member id → JSON `{name, color, owner, key, fresh?}` (`key` = name key, `owner` = incarnation, `fresh` = joined since the room was restored) |
  * | `<p>{<room>}:names` | hash | name key → member id (unique nicknames) |
  * | `<p>{<room>}:ch` | channel | fan-out envelopes (msgpack, published only) |
  * | `<p>{replica:<inc>}:lease` | string | the replica's heartbeat lease (PX lease TTL) |

@@ -2,6 +2,7 @@ import { encode, ServerType } from '@hush/protocol';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import type { RelayConfig } from '../config/config.schema.js';
+import type { Envelope } from '../fanout/fanout.port.js';
 import { RedisFanout } from '../fanout/redis.fanout.js';
 import type { Logger } from '../logging/logger.js';
 import { RedisPresence } from '../presence/redis.presence.js';
@@ -204,12 +205,18 @@ export async function redisBackends(
     heartbeatMs: config.heartbeatMs,
     leaseTtlMs: config.leaseTtlMs,
     logger: log,
-    // Members re-registered after this replica was wrongly declared dead: everyone was told
-    // they left (this replica's own members too, through the channel), so everyone is told they
-    // are back. The origin differs from this replica's id so that its own members get it too.
-    announce: (roomId, member) => {
+    // Members registered again after Redis or the reaper dropped them. After an eviction
+    // everyone but the member itself was told it left (this replica's other members too, through
+    // the channel), so they are told it is back; after Redis lost the room, only `to` (members who
+    // joined meanwhile and never heard of it) are. The origin differs from this replica's id so
+    // that its own members get it too; the member itself is never told.
+    announce: (roomId, member, to) => {
       const frame = encode({ type: ServerType.MemberJoined, data: member });
-      const envelope = { kind: 'broadcast', origin: `${replicaId}:rejoin`, frame } as const;
+      const origin = `${replicaId}:rejoin`;
+      const envelope: Envelope =
+        to === undefined
+          ? { kind: 'broadcast', origin, frame, exclude: member.id }
+          : { kind: 'to-members', origin, frame, memberIds: to };
       fanout.publish(roomId, envelope).catch(() => {
         log.warn('could not announce a re-registered member');
       });

@@ -8,7 +8,9 @@ export type Envelope =
   /** Deliver `frame` to every local member except `exclude`. */
   | { kind: 'broadcast'; origin: string; frame: Uint8Array; exclude?: string }
   /** Deliver `frame` to the local member sending transfer `transferId`, if there is one. */
-  | { kind: 'to-transfer-sender'; origin: string; frame: Uint8Array; transferId: string };
+  | { kind: 'to-transfer-sender'; origin: string; frame: Uint8Array; transferId: string }
+  /** Deliver `frame` to those of `memberIds` that are local members. */
+  | { kind: 'to-members'; origin: string; frame: Uint8Array; memberIds: string[] };
 
 export type EnvelopeListener = (envelope: Envelope) => void;
 

@@ -10,10 +10,11 @@ import { decodeEnvelope, encodeEnvelope, RedisFanout } from './redis.fanout.js';
 describe('fan-out envelopes', () => {
   const frame = new Uint8Array([0x82, 0xa4, 0x74, 0x79, 0x70, 0x65, 0x14, 0xff, 0x00]);
 
-  it('round-trip both kinds with the frame as raw bytes, not base64', () => {
+  it('round-trip every kind with the frame as raw bytes, not base64', () => {
     const broadcast: Envelope = { kind: 'broadcast', origin: 'r1', frame, exclude: 'm1' };
     const toSender: Envelope = { kind: 'to-transfer-sender', origin: 'r2', frame, transferId: 't' };
-    for (const envelope of [broadcast, toSender]) {
+    const toMembers: Envelope = { kind: 'to-members', origin: 'r3', frame, memberIds: ['a', 'b'] };
+    for (const envelope of [broadcast, toSender, toMembers]) {
       const bytes = encodeEnvelope(envelope);
       expect(bytes.includes(Buffer.from(frame))).toBe(true);
       expect(bytes.includes(Buffer.from(Buffer.from(frame).toString('base64')))).toBe(false);
@@ -34,6 +35,8 @@ describe('fan-out envelopes', () => {
     expect(odd({ kind: 'broadcast', origin: 1, frame })).toBeUndefined();
     expect(odd({ kind: 'broadcast', origin: 'r1', frame: 'text' })).toBeUndefined();
     expect(odd({ kind: 'to-transfer-sender', origin: 'r1', frame })).toBeUndefined();
+    expect(odd({ kind: 'to-members', origin: 'r1', frame })).toBeUndefined();
+    expect(odd({ kind: 'to-members', origin: 'r1', frame, memberIds: ['a', 2] })).toBeUndefined();
     expect(odd({ kind: 'whisper', origin: 'r1', frame })).toBeUndefined();
   });
 });

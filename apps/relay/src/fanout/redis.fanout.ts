@@ -25,13 +25,20 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { kind, origin, frame, exclude, transferId } = value as Record<string, unknown>;
+  const { kind, origin, frame, exclude, transferId, memberIds } = value as Record<string, unknown>;
   if (typeof origin !== 'string' || !(frame instanceof Uint8Array)) return undefined;
   if (kind === 'broadcast' && (exclude === undefined || typeof exclude === 'string')) {
     return exclude === undefined ? { kind, origin, frame } : { kind, origin, frame, exclude };
   }
   if (kind === 'to-transfer-sender' && typeof transferId === 'string') {
     return { kind, origin, frame, transferId };
+  }
+  if (
+    kind === 'to-members' &&
+    Array.isArray(memberIds) &&
+    memberIds.every((id) => typeof id === 'string')
+  ) {
+    return { kind, origin, frame, memberIds: memberIds as string[] };
   }
   return undefined;
 }

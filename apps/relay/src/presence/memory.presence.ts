@@ -1,20 +1,21 @@
 import type { Member } from '@hush/protocol';
 import { ErrorCode, nameKey } from '@hush/protocol';
-import type { PasswordCheck } from './password-check.js';
-import { makePasswordCheck, passwordMatches } from './password-check.js';
+import { PasswordChecker, whenNotBusy } from './password-check.js';
 import type {
   BackendHealth,
   Eviction,
   PresencePort,
   RoomSettings,
   RoomSnapshot,
+  SeatLoss,
 } from './presence.port.js';
-import { AdmissionError } from './presence.port.js';
+import { AdmissionError, admissionRefused } from './presence.port.js';
 
 interface StoredRoom {
   ephemeral: number;
   expiresAt: number;
-  password: PasswordCheck | undefined;
+  /** Stored password check value; "" = no password. */
+  password: string;
   members: Map<string, Member & { replicaId: string }>;
 }
 
@@ -37,16 +38,18 @@ export class MemoryPresence implements PresencePort {
     private readonly replicaId: string,
     private readonly store: MemoryPresenceStore = new MemoryPresenceStore(),
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly passwords: PasswordChecker = new PasswordChecker(),
   ) {}
 
   async createRoom(roomId: string, settings: RoomSettings, creator: Member): Promise<RoomSnapshot> {
+    const password = await whenNotBusy(() => this.passwords.make(settings.passwordHash));
     if (this.store.rooms.has(roomId)) {
       throw new AdmissionError(ErrorCode.Unavailable, 'room id collision, try again');
     }
     const room: StoredRoom = {
       ephemeral: settings.ephemeral,
       expiresAt: settings.expiresAt,
-      password: makePasswordCheck(settings.passwordHash),
+      password,
       members: new Map([[creator.id, { ...creator, replicaId: this.replicaId }]]),
     };
     this.store.rooms.set(roomId, room);
@@ -59,28 +62,35 @@ export class MemoryPresence implements PresencePort {
     member: Member,
     maxMembers: number,
   ): Promise<RoomSnapshot> {
-    const room = this.store.rooms.get(roomId);
-    if (room === undefined) {
-      if ((this.store.expired.get(roomId) ?? 0) > this.nowSeconds()) {
-        throw new AdmissionError(ErrorCode.RoomExpired, 'room expired');
+    const room = this.openRoom(roomId);
+    if (room.password !== '') {
+      const stored = room.password;
+      if (!(await whenNotBusy(() => this.passwords.matches(stored, passwordHash)))) {
+        throw admissionRefused(ErrorCode.WrongPassword);
       }
-      throw new AdmissionError(ErrorCode.RoomNotFound, 'room not found');
+      // The KDF ran off the event loop: the room may have expired or emptied meanwhile.
+      if (this.openRoom(roomId) !== room) throw admissionRefused(ErrorCode.RoomNotFound);
     }
-    if (room.expiresAt !== 0 && room.expiresAt <= this.nowSeconds()) {
-      throw new AdmissionError(ErrorCode.RoomExpired, 'room expired');
-    }
-    if (room.password !== undefined && !passwordMatches(room.password, passwordHash)) {
-      throw new AdmissionError(ErrorCode.WrongPassword, 'wrong password');
-    }
-    if (room.members.size >= maxMembers) throw new AdmissionError(ErrorCode.RoomFull, 'room full');
+    if (room.members.size >= maxMembers) throw admissionRefused(ErrorCode.RoomFull);
     const key = nameKey(member.name);
     for (const other of room.members.values()) {
-      if (nameKey(other.name) === key) {
-        throw new AdmissionError(ErrorCode.NameTaken, 'name already taken in this room');
-      }
+      if (nameKey(other.name) === key) throw admissionRefused(ErrorCode.NameTaken);
     }
     room.members.set(member.id, { ...member, replicaId: this.replicaId });
     return snapshot(roomId, room);
+  }
+
+  /** The room, if it exists and has not expired. */
+  private openRoom(roomId: string): StoredRoom {
+    const room = this.store.rooms.get(roomId);
+    if (room === undefined) {
+      const expired = (this.store.expired.get(roomId) ?? 0) > this.nowSeconds();
+      throw admissionRefused(expired ? ErrorCode.RoomExpired : ErrorCode.RoomNotFound);
+    }
+    if (room.expiresAt !== 0 && room.expiresAt <= this.nowSeconds()) {
+      throw admissionRefused(ErrorCode.RoomExpired);
+    }
+    return room;
   }
 
   async leaveRoom(roomId: string, memberId: string): Promise<void> {
@@ -108,6 +118,10 @@ export class MemoryPresence implements PresencePort {
     // Replicas sharing one process's memory die together: nothing is ever evicted.
   }
 
+  onSeatLost(_listener: (loss: SeatLoss) => void): void {
+    // Nothing here outlives a recovery it would have to survive: seats are never lost.
+  }
+
   health(): BackendHealth {
     return { ok: true };
   }
@@ -125,7 +139,7 @@ export class MemoryPresence implements PresencePort {
 function snapshot(roomId: string, room: StoredRoom): RoomSnapshot {
   return {
     roomId,
-    hasPassword: room.password !== undefined,
+    hasPassword: room.password !== '',
     ephemeral: room.ephemeral,
     expiresAt: room.expiresAt,
     members: [...room.members.values()].map(({ id, name, color }) => ({ id, name, color })),

@@ -43,19 +43,26 @@ return 1
 /**
  * KEYS: meta, members, names. ARGV: nowSeconds, maxMembers, check (as verified by the caller),
  * memberId, record, nameKey, ttlMs. Returns {'OK', id1, record1, ...} with every member, or
- * {code} with the admission error code.
+ * {code} with the admission error code. A member joining a room that a replica wrote back after
+ * Redis lost it is marked `fresh`: members still to be written back are announced to it.
  */
 export const JOIN_ROOM = script(
   'join-room',
   `
-local meta = redis.call('HMGET', KEYS[1], 'expiresAt', 'check')
+local meta = redis.call('HMGET', KEYS[1], 'expiresAt', 'check', 'restored')
 if not meta[1] then return {'E001'} end
 local expiresAt = tonumber(meta[1])
 if expiresAt ~= 0 and expiresAt <= tonumber(ARGV[1]) then return {'E007'} end
 if meta[2] ~= ARGV[3] then return {'E006'} end
 if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[2]) then return {'E002'} end
 if redis.call('HEXISTS', KEYS[3], ARGV[6]) == 1 then return {'E020'} end
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+local record = ARGV[5]
+if meta[3] then
+  local fields = cjson.decode(record)
+  fields.fresh = true
+  record = cjson.encode(fields)
+end
+redis.call('HSET', KEYS[2], ARGV[4], record)
 redis.call('HSET', KEYS[3], ARGV[6], ARGV[4])
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
 local reply = redis.call('HGETALL', KEYS[2])
@@ -104,26 +111,68 @@ return removed
 );
 
 /**
- * Re-asserts what a replica hosts after Redis lost it (restart) or a survivor evicted it.
- * KEYS: meta, members, names. ARGV: ephemeral, expiresAt, salt, check, ttlMs, then
- * (memberId, record, nameKey) triples. Returns the ids that were missing.
+ * Registers again what a replica hosts after Redis lost it (restart, FLUSHALL) or a survivor
+ * evicted it (lease loss, replica pause). A member still registered keeps its seat; a missing one
+ * goes through the admission rules of a join (expiry, unique nickname, capacity), because while it
+ * was missing someone else may have joined: the claimant that arrives later loses. The room's
+ * settings are written back when its metadata is gone, marked `restored`.
+ * KEYS: meta, members, names. ARGV: nowSeconds, maxMembers, ephemeral, expiresAt, salt, check,
+ * ttlMs, then (memberId, record, nameKey) triples in join order. Returns
+ * {{memberId, status, ...}, {freshId, ...}}: status is `kept`, `added`, or the refusal code (E002
+ * room full, E007 expired, E020 name taken); the fresh ids are the members who joined since the
+ * room was restored (JOIN_ROOM), who never heard of the members added here.
  */
 export const ASSERT_ROOM = script(
   'assert-room',
   `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'ephemeral', ARGV[1], 'expiresAt', ARGV[2], 'salt', ARGV[3], 'check', ARGV[4])
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or ARGV[4])
+local expired = expiresAt ~= 0 and expiresAt <= tonumber(ARGV[1])
+if not expired and redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'ephemeral', ARGV[3], 'expiresAt', ARGV[4], 'salt', ARGV[5], 'check', ARGV[6], 'restored', 1)
 end
-local added = {}
-for i = 6, #ARGV, 3 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then added[#added + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  if not redis.call('HGET', KEYS[3], ARGV[i + 2]) then
-    redis.call('HSET', KEYS[3], ARGV[i + 2], ARGV[i])
+local maxMembers = tonumber(ARGV[2])
+local result = {}
+for i = 8, #ARGV, 3 do
+  local id, record, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local holder = redis.call('HGET', KEYS[3], key)
+  local status
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then
+    status = 'kept'
+  elseif expired then
+    status = 'E007'
+  elseif holder and holder ~= id then
+    status = 'E020'
+  elseif redis.call('HLEN', KEYS[2]) >= maxMembers then
+    status = 'E002'
+  else
+    status = 'added'
+  end
+  if status == 'kept' then
+    -- Still a member: the record changes owner (a new incarnation), and stays fresh if it was.
+    if cjson.decode(redis.call('HGET', KEYS[2], id)).fresh then
+      local fields = cjson.decode(record)
+      fields.fresh = true
+      record = cjson.encode(fields)
+    end
+  end
+  if status == 'kept' or status == 'added' then
+    redis.call('HSET', KEYS[2], id, record)
+    if not holder then redis.call('HSET', KEYS[3], key, id) end
+  end
+  result[#result + 1] = id
+  result[#result + 1] = status
+end
+if redis.call('HLEN', KEYS[2]) > 0 then
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+end
+local fresh = {}
+if redis.call('HEXISTS', KEYS[1], 'restored') == 1 then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    if cjson.decode(all[i + 1]).fresh then fresh[#fresh + 1] = all[i] end
   end
 end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
-return added
+return {result, fresh}
 `,
 );
 

@@ -3,16 +3,16 @@ import { ErrorCode, nameKey } from '@hush/protocol';
 import type { RedisConnections } from '../backends/redis.backends.js';
 import type { RedisKeys } from '../backends/redis-keys.js';
 import type { Logger } from '../logging/logger.js';
-import { makePasswordCheck, passwordMatches } from './password-check.js';
+import { legacyPasswordMatches, PasswordChecker, whenNotBusy } from './password-check.js';
 import type {
-  AdmissionCode,
   BackendHealth,
   Eviction,
   PresencePort,
   RoomSettings,
   RoomSnapshot,
+  SeatLoss,
 } from './presence.port.js';
-import { AdmissionError } from './presence.port.js';
+import { AdmissionError, admissionRefused, isAdmissionCode } from './presence.port.js';
 import {
   ASSERT_ROOM,
   CREATE_ROOM,
@@ -35,7 +35,10 @@ const CLOSE_BUDGET_MS = 3_000;
 /** Room keys live at least this long without a refresh from a replica hosting members. */
 const MIN_ROOM_TTL_MS = 60_000;
 
-/** Room settings as stored: the password only as a salted check value ("" = no password). */
+/**
+ * Room settings as stored: the password only as a scrypt check value ("" = no password). `salt`
+ * is set only on rooms made by relays from before scrypt (a salted SHA-256 in `check`).
+ */
 interface RoomMeta {
   ephemeral: number;
   expiresAt: number;
@@ -46,16 +49,11 @@ interface RoomMeta {
 /** A room with members on this replica, mirrored locally so Redis can be refilled. */
 interface HostedRoom {
   meta: RoomMeta;
+  /** The capacity admissions used, enforced again when the members are registered again. */
+  maxMembers: number;
+  /** In join order: when a recovery cannot seat everyone, the earlier joiners keep their seats. */
   members: Map<string, Member>;
 }
-
-const REFUSALS: Readonly<Record<string, [AdmissionCode, string]>> = {
-  E001: [ErrorCode.RoomNotFound, 'room not found'],
-  E002: [ErrorCode.RoomFull, 'room full'],
-  E006: [ErrorCode.WrongPassword, 'wrong password'],
-  E007: [ErrorCode.RoomExpired, 'room expired'],
-  E020: [ErrorCode.NameTaken, 'name already taken in this room'],
-};
 
 export interface RedisPresenceOptions {
   replicaId: string;
@@ -64,8 +62,13 @@ export interface RedisPresenceOptions {
   heartbeatMs: number;
   leaseTtlMs: number;
   logger: Logger;
-  /** Tells the other replicas that a member evicted by mistake is back. */
-  announce?: (roomId: string, member: Member) => void;
+  /**
+   * Tells a room that a member is registered again: everyone but the member (it was evicted and
+   * everyone was told), or only the members in `to` (Redis lost the room; they joined meanwhile).
+   */
+  announce?: (roomId: string, member: Member, to?: string[]) => void;
+  /** Makes and verifies password check values (a default one per replica). */
+  passwords?: PasswordChecker;
 }
 
 /**
@@ -79,6 +82,10 @@ export interface RedisPresenceOptions {
  * live replica dead (it was cut off for longer than the lease), it notices the claim at its next
  * heartbeat, starts a new incarnation and re-registers its members; the cleanup only removes
  * members still owned by the old incarnation, so both orders of the race end consistently.
+ *
+ * Every re-registration goes through the admission rules (ASSERT_ROOM): a member whose nickname
+ * was taken or whose room filled up or expired while its registration was gone loses its seat
+ * and is reported through `onSeatLost`.
  */
 export class RedisPresence implements PresencePort {
   private readonly replicaId: string;
@@ -88,7 +95,8 @@ export class RedisPresence implements PresencePort {
   private readonly leaseTtlMs: number;
   private readonly roomTtlMs: number;
   private readonly logger: Logger;
-  private readonly announce: ((roomId: string, member: Member) => void) | undefined;
+  private readonly announce: RedisPresenceOptions['announce'];
+  private readonly passwords: PasswordChecker;
 
   private incarnation: string;
   private generation = 0;
@@ -96,6 +104,7 @@ export class RedisPresence implements PresencePort {
   /** Leaves Redis has not seen yet: room id → member ids. */
   private readonly pendingLeaves = new Map<string, Set<string>>();
   private listener: ((eviction: Eviction) => void) | undefined;
+  private seatListener: ((loss: SeatLoss) => void) | undefined;
 
   /** False from a (re)connection until this replica's state is back in Redis. */
   private restored = false;
@@ -121,6 +130,7 @@ export class RedisPresence implements PresencePort {
     this.roomTtlMs = Math.max(MIN_ROOM_TTL_MS, 10 * options.leaseTtlMs);
     this.logger = options.logger;
     this.announce = options.announce;
+    this.passwords = options.passwords ?? new PasswordChecker();
     this.incarnation = `${this.replicaId}.0`;
   }
 
@@ -136,15 +146,20 @@ export class RedisPresence implements PresencePort {
     this.every(Math.floor(this.roomTtlMs / 3), () => void this.touchRooms());
   }
 
-  async createRoom(roomId: string, settings: RoomSettings, creator: Member): Promise<RoomSnapshot> {
+  async createRoom(
+    roomId: string,
+    settings: RoomSettings,
+    creator: Member,
+    maxMembers: number,
+  ): Promise<RoomSnapshot> {
     this.assertAvailable();
-    const password = makePasswordCheck(settings.passwordHash);
     const meta: RoomMeta = {
       ephemeral: settings.ephemeral,
       expiresAt: settings.expiresAt,
-      salt: password?.salt ?? '',
-      check: password?.check ?? '',
+      salt: '',
+      check: await whenNotBusy(() => this.passwords.make(settings.passwordHash)),
     };
+    this.assertAvailable();
     const owner = this.incarnation;
     await this.index(owner, creator.id, roomId);
     let created: unknown;
@@ -166,7 +181,7 @@ export class RedisPresence implements PresencePort {
       this.unindex(owner, creator.id);
       throw new AdmissionError(ErrorCode.Unavailable, 'room id collision, try again');
     }
-    this.host(roomId, meta, creator, owner);
+    this.host(roomId, meta, maxMembers, creator, owner);
     return snapshot(roomId, meta, [creator]);
   }
 
@@ -183,11 +198,16 @@ export class RedisPresence implements PresencePort {
     } catch (error) {
       throw this.unavailable(error);
     }
-    if (meta === undefined) throw refusal('E001');
-    if (meta.expiresAt !== 0 && meta.expiresAt <= nowSeconds()) throw refusal('E007');
+    if (meta === undefined) throw admissionRefused(ErrorCode.RoomNotFound);
+    if (meta.expiresAt !== 0 && meta.expiresAt <= nowSeconds()) {
+      throw admissionRefused(ErrorCode.RoomExpired);
+    }
     // The password never changes, so checking it here, outside the script, is safe; the script
     // still makes sure the room is the one whose check value was verified.
-    if (meta.check !== '' && !passwordMatches(meta, passwordHash)) throw refusal('E006');
+    if (meta.check !== '' && !(await this.passwordMatches(meta, passwordHash))) {
+      throw admissionRefused(ErrorCode.WrongPassword);
+    }
+    this.assertAvailable();
     const owner = this.incarnation;
     await this.index(owner, member.id, roomId);
     let reply: unknown;
@@ -209,7 +229,7 @@ export class RedisPresence implements PresencePort {
       this.unindex(owner, member.id);
       throw refusal(status ?? '');
     }
-    this.host(roomId, meta, member, owner);
+    this.host(roomId, meta, maxMembers, member, owner);
     return snapshot(roomId, meta, parseMembers(flat));
   }
 
@@ -234,6 +254,10 @@ export class RedisPresence implements PresencePort {
 
   onEviction(listener: (eviction: Eviction) => void): void {
     this.listener = listener;
+  }
+
+  onSeatLost(listener: (loss: SeatLoss) => void): void {
+    this.seatListener = listener;
   }
 
   health(): BackendHealth {
@@ -339,26 +363,45 @@ export class RedisPresence implements PresencePort {
     this.leaseHeld = true;
     const due = this.reassertDue;
     if (due === undefined) return;
-    const added = await this.reassert();
-    this.reassertDue = undefined;
-    if (due === 'announce') {
-      for (const [roomId, member] of added) this.announce?.(roomId, member);
+    const { added, lost, failure } = await this.reassert();
+    // After an eviction everyone was told these members left; after a silent loss nobody was,
+    // but those who joined the room since Redis lost it have never heard of them.
+    const announced = due === 'announce';
+    for (const { roomId, member, unaware } of added) {
+      if (announced) this.announce?.(roomId, member);
+      else if (unaware.length > 0) this.announce?.(roomId, member, unaware);
     }
+    for (const loss of lost) this.notifySeatLost({ ...loss, announced });
+    // Rooms that could not be written stay due; the next heartbeat tries again.
+    if (failure !== undefined) throw failure;
+    this.reassertDue = undefined;
   }
 
-  /** Writes every hosted room and member back; returns the members Redis did not have. */
-  private async reassert(): Promise<[string, Member][]> {
+  /**
+   * Writes every hosted room and member back through the admission rules. Returns the members
+   * Redis did not have and took back (with the members who joined since Redis lost the room, so
+   * never heard of them), those refused (dropped from the mirror, so they must be told whatever
+   * else failed), and the first failure, if a room could not be written.
+   */
+  private async reassert(): Promise<{
+    added: { roomId: string; member: Member; unaware: string[] }[];
+    lost: Omit<SeatLoss, 'announced'>[];
+    failure?: unknown;
+  }> {
     const owner = this.incarnation;
     const commands = this.link.commands;
+    const added: { roomId: string; member: Member; unaware: string[] }[] = [];
+    const lost: Omit<SeatLoss, 'announced'>[] = [];
+    const departed: [string, string][] = [];
     const index: string[] = [];
     for (const [roomId, room] of this.hosted) {
       for (const memberId of room.members.keys()) index.push(memberId, roomId);
     }
-    if (index.length === 0) return [];
+    if (index.length === 0) return { added, lost };
+    // Indexed first: if this replica dies between the two steps, a reaper still finds them.
     await commands.hset(this.keys.replicaMembers(owner), ...index);
     await commands.pexpire(this.keys.replicaMembers(owner), this.roomTtlMs);
-    const added: [string, Member][] = [];
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       [...this.hosted].map(async ([roomId, room]) => {
         if (room.members.size === 0) return;
         const { meta } = room;
@@ -366,7 +409,9 @@ export class RedisPresence implements PresencePort {
         for (const member of room.members.values()) {
           members.push(member.id, this.record(member, owner), nameKey(member.name));
         }
-        const missing = await runScript(commands, ASSERT_ROOM, this.keys.room(roomId), [
+        const reply = await runScript(commands, ASSERT_ROOM, this.keys.room(roomId), [
+          nowSeconds(),
+          room.maxMembers,
           meta.ephemeral,
           meta.expiresAt,
           meta.salt,
@@ -374,16 +419,48 @@ export class RedisPresence implements PresencePort {
           this.ttl(meta),
           ...members,
         ]);
-        for (const id of Array.isArray(missing) ? missing.map(String) : []) {
-          const member = room.members.get(id);
-          if (member !== undefined) added.push([roomId, member]);
+        const [statuses, fresh] = Array.isArray(reply) ? reply : [];
+        const flat = Array.isArray(statuses) ? statuses.map(String) : [];
+        const unaware = Array.isArray(fresh) ? fresh.map(String) : [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const [id, status] = [flat[i] as string, flat[i + 1] as string];
+          const seated = status === 'kept' || status === 'added';
+          const hosted = this.hosted.get(roomId);
+          const member = hosted?.members.get(id);
+          if (hosted === undefined || member === undefined) {
+            // It left while the script ran: its leave may have reached Redis first.
+            if (seated) departed.push([roomId, id]);
+            continue;
+          }
+          if (status === 'kept') continue;
+          if (status === 'added') {
+            added.push({ roomId, member, unaware });
+            continue;
+          }
+          hosted.members.delete(id);
+          if (hosted.members.size === 0) this.hosted.delete(roomId);
+          const reason = status === ErrorCode.RoomExpired ? 'expired' : 'seat-lost';
+          lost.push({ roomId, memberId: id, reason });
         }
       }),
     );
-    if (added.length > 0) {
-      this.logger.info({ members: added.length }, 'registered members missing from redis');
+    if (added.length > 0 || lost.length > 0) {
+      this.logger.warn(
+        { registered: added.length, refused: lost.length },
+        'registered members missing from redis; those whose seat was taken leave their room',
+      );
     }
-    return added;
+    // Flushed with the next heartbeat, and retried until Redis has seen them.
+    for (const [roomId, id] of departed) this.pendLeave(roomId, [id]);
+    let failure = outcomes.find((outcome) => outcome.status === 'rejected')?.reason as unknown;
+    try {
+      if (lost.length > 0) {
+        await commands.hdel(this.keys.replicaMembers(owner), ...lost.map((loss) => loss.memberId));
+      }
+    } catch (error) {
+      failure ??= error;
+    }
+    return { added, lost, failure };
   }
 
   private async flushPendingLeaves(): Promise<void> {
@@ -476,6 +553,14 @@ export class RedisPresence implements PresencePort {
     }
   }
 
+  private notifySeatLost(loss: SeatLoss): void {
+    try {
+      this.seatListener?.(loss);
+    } catch (error) {
+      this.logger.error({ err: describe(error) }, 'seat loss listener failed');
+    }
+  }
+
   /** On close: this replica's members, index, lease and registry entry leave Redis. */
   private async withdraw(): Promise<void> {
     if (!this.link.commandsReady()) return;
@@ -499,6 +584,17 @@ export class RedisPresence implements PresencePort {
   private assertAvailable(): void {
     if (this.closed || !this.link.commandsReady()) {
       throw new AdmissionError(ErrorCode.Unavailable, 'the cluster backend is unreachable');
+    }
+  }
+
+  /** Verifies a joiner's password hash; an unreadable stored value is a fault, not a refusal. */
+  private async passwordMatches(meta: RoomMeta, passwordHash: string): Promise<boolean> {
+    if (meta.salt !== '') return legacyPasswordMatches(meta.salt, meta.check, passwordHash);
+    try {
+      return await whenNotBusy(() => this.passwords.matches(meta.check, passwordHash));
+    } catch (error) {
+      if (error instanceof AdmissionError) throw error;
+      throw this.unavailable(error);
     }
   }
 
@@ -539,11 +635,20 @@ export class RedisPresence implements PresencePort {
     memberIds.forEach((id) => pending.add(id));
   }
 
-  private host(roomId: string, meta: RoomMeta, member: Member, owner: string): void {
+  private host(
+    roomId: string,
+    meta: RoomMeta,
+    maxMembers: number,
+    member: Member,
+    owner: string,
+  ): void {
     // Admitted under an incarnation that was declared dead meanwhile: the cleanup may remove it.
     if (owner !== this.incarnation) this.reassertDue = 'announce';
     let room = this.hosted.get(roomId);
-    if (room === undefined) this.hosted.set(roomId, (room = { meta, members: new Map() }));
+    if (room === undefined) {
+      this.hosted.set(roomId, (room = { meta, maxMembers, members: new Map() }));
+    }
+    room.maxMembers = maxMembers;
     room.members.set(member.id, { id: member.id, name: member.name, color: member.color });
   }
 
@@ -565,11 +670,7 @@ export class RedisPresence implements PresencePort {
 }
 
 function refusal(status: string): AdmissionError {
-  const [code, message] = REFUSALS[status] ?? [
-    ErrorCode.Unavailable,
-    'the relay cannot admit members right now',
-  ];
-  return new AdmissionError(code, message);
+  return admissionRefused(isAdmissionCode(status) ? status : ErrorCode.Unavailable);
 }
 
 function parseMeta(fields: Record<string, string>): RoomMeta | undefined {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RoomRequest } from '../actors/connection.machine.js';
 import type { RoomIo } from '../actors/room.machine.js';
 import { memoryBackends } from '../backends/backends.js';
-import type { Eviction, PresencePort } from '../presence/presence.port.js';
+import type { Eviction, PresencePort, SeatLoss } from '../presence/presence.port.js';
 import type { MemberLink } from './member-link.js';
 import { memberColor } from './member-color.js';
 import { RoomDirectory } from './room-directory.js';
@@ -36,9 +36,34 @@ function directory(options: { presence?: (base: PresencePort) => PresencePort } 
   return { rooms, faults, presence };
 }
 
+/** A presence port whose cluster-side listeners the test calls itself. */
+function capture() {
+  const listeners: {
+    evict?: (eviction: Eviction) => void;
+    loseSeat?: (loss: SeatLoss) => void;
+    wrap: (base: PresencePort) => PresencePort;
+  } = {
+    wrap: (base) => ({
+      createRoom: base.createRoom.bind(base),
+      joinRoom: base.joinRoom.bind(base),
+      leaveRoom: base.leaveRoom.bind(base),
+      health: base.health.bind(base),
+      close: base.close.bind(base),
+      onEviction: (listener) => {
+        listeners.evict = listener;
+      },
+      onSeatLost: (listener) => {
+        listeners.loseSeat = listener;
+      },
+    }),
+  };
+  return listeners;
+}
+
 /** A connection as the directory sees it. */
 function connection() {
   const frames: ServerMessage[] = [];
+  const closed: string[] = [];
   const outcome: { admitted?: { roomId: string; memberId: string }; refused?: string } = {};
   const link: MemberLink = {
     features: new Set(),
@@ -46,7 +71,7 @@ function connection() {
       const decoded = decodeServerMessage(frame);
       if (decoded.ok) frames.push(decoded.value);
     },
-    roomClosed: () => undefined,
+    roomClosed: (reason) => closed.push(reason),
   };
   const reply = {
     accept: (admitted: { roomId: string; memberId: string }) => {
@@ -57,7 +82,7 @@ function connection() {
       outcome.refused = code;
     },
   };
-  return { frames, outcome, link, reply };
+  return { frames, closed, outcome, link, reply };
 }
 
 const create = (name: string): RoomRequest => ({
@@ -133,29 +158,58 @@ describe('RoomDirectory', () => {
   });
 
   it('tells local members MemberLeft for members the cluster evicted', async () => {
-    let evict: ((eviction: Eviction) => void) | undefined;
-    const { rooms } = directory({
-      presence: (base) => ({
-        ...base,
-        createRoom: base.createRoom.bind(base),
-        joinRoom: base.joinRoom.bind(base),
-        leaveRoom: base.leaveRoom.bind(base),
-        health: base.health.bind(base),
-        close: base.close.bind(base),
-        onEviction: (listener) => {
-          evict = listener;
-        },
-      }),
-    });
+    const listeners = capture();
+    const { rooms } = directory({ presence: listeners.wrap });
     const alice = connection();
     rooms.join(create('alice'), alice.link, alice.reply);
     await settle();
-    evict?.({ roomId: alice.outcome.admitted?.roomId ?? '', memberIds: ['gone-1', 'gone-2'] });
+    listeners.evict?.({
+      roomId: alice.outcome.admitted?.roomId ?? '',
+      memberIds: ['gone-1', 'gone-2'],
+    });
     await settle();
     expect(alice.frames.filter((f) => f.type === ServerType.MemberLeft)).toEqual([
       { type: ServerType.MemberLeft, data: { id: 'gone-1' } },
       { type: ServerType.MemberLeft, data: { id: 'gone-2' } },
     ]);
+  });
+
+  it('never tells an evicted member that it left itself (its replica was only paused)', async () => {
+    const listeners = capture();
+    const { rooms } = directory({ presence: listeners.wrap });
+    const [alice, bob] = [connection(), connection()];
+    rooms.join(create('alice'), alice.link, alice.reply);
+    await settle();
+    const roomId = alice.outcome.admitted?.roomId ?? '';
+    rooms.join(join(roomId, 'bob'), bob.link, bob.reply);
+    await settle();
+    const aliceId = alice.outcome.admitted?.memberId ?? '';
+    listeners.evict?.({ roomId, memberIds: [aliceId] });
+    await settle();
+    expect(alice.frames.some((f) => f.type === ServerType.MemberLeft)).toBe(false);
+    expect(bob.frames.filter((f) => f.type === ServerType.MemberLeft)).toEqual([
+      { type: ServerType.MemberLeft, data: { id: aliceId } },
+    ]);
+  });
+
+  it('closes the room for a member whose seat a recovery lost, and tells the others', async () => {
+    const listeners = capture();
+    const { rooms } = directory({ presence: listeners.wrap });
+    const [alice, bob] = [connection(), connection()];
+    rooms.join(create('alice'), alice.link, alice.reply);
+    await settle();
+    const roomId = alice.outcome.admitted?.roomId ?? '';
+    rooms.join(join(roomId, 'bob'), bob.link, bob.reply);
+    await settle();
+    const bobId = bob.outcome.admitted?.memberId ?? '';
+    listeners.loseSeat?.({ roomId, memberId: bobId, reason: 'seat-lost', announced: false });
+    await settle();
+    expect(bob.frames.at(-1)).toEqual({
+      type: ServerType.RoomClosed,
+      data: { reason: 'seat-lost' },
+    });
+    expect(bob.closed).toEqual(['seat-lost']);
+    expect(alice.frames.at(-1)).toEqual({ type: ServerType.MemberLeft, data: { id: bobId } });
   });
 
   it('gives every member a #rrggbb colour derived from its id', async () => {

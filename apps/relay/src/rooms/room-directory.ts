@@ -6,7 +6,7 @@ import type { RoomRequest } from '../actors/connection.machine.js';
 import type { RelayedMessage, RoomIo } from '../actors/room.machine.js';
 import { acceptsJoins, roomMachine } from '../actors/room.machine.js';
 import type { Envelope } from '../fanout/fanout.port.js';
-import type { Eviction } from '../presence/presence.port.js';
+import type { Eviction, SeatLoss } from '../presence/presence.port.js';
 import type { AdmissionReply, MemberLink } from './member-link.js';
 
 type RoomActor = Actor<typeof roomMachine>;
@@ -24,6 +24,7 @@ export class RoomDirectory {
     private readonly newRoomId: () => string = () => nanoid(),
   ) {
     io.presence.onEviction((eviction) => this.evict(eviction));
+    io.presence.onSeatLost((loss) => this.loseSeat(loss));
   }
 
   /** Rooms with at least one local member or admission in flight. */
@@ -68,13 +69,18 @@ export class RoomDirectory {
     return actor;
   }
 
-  /** Members removed by the cluster (their replica died): everyone else is told they left. */
+  /**
+   * Members removed by the cluster (their replica died): everyone else is told they left. The
+   * member itself never hears it: if its replica was only paused, it is still connected there and
+   * is registered again (or told its seat was lost) when the replica wakes up.
+   */
   private evict({ roomId, memberIds }: Eviction): void {
     for (const id of memberIds) {
       const envelope: Envelope = {
         kind: 'broadcast',
         origin: this.io.fanout.replicaId,
         frame: encode({ type: ServerType.MemberLeft, data: { id } }),
+        exclude: id,
       };
       this.rooms.get(roomId)?.send({ type: 'REMOTE', envelope });
       this.io.fanout.publish(roomId, envelope).catch((error: unknown) => {
@@ -82,5 +88,9 @@ export class RoomDirectory {
         this.io.observer.fault('eviction publish', error);
       });
     }
+  }
+
+  private loseSeat({ roomId, ...loss }: SeatLoss): void {
+    this.rooms.get(roomId)?.send({ type: 'SEAT_LOST', ...loss });
   }
 }
