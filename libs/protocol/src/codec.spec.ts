@@ -330,7 +330,11 @@ describe('decodeFrame', () => {
   it('reports invalid MessagePack as E005 undecodable instead of throwing', () => {
     expect(decodeFrame(fromHex('82 a4'))).toStrictEqual({
       ok: false,
-      error: { code: 'E005', reason: 'undecodable', message: 'frame is not valid MessagePack' },
+      error: {
+        code: 'E005',
+        reason: 'undecodable',
+        message: 'frame is not valid MessagePack: a count at byte 0 runs past the end',
+      },
     });
   });
 });
