@@ -73,8 +73,8 @@ export function decodeFrame(
   try {
     return { ok: true, value: unpackr.unpack(bytes) };
   } catch {
-    // The scan admits only what msgpackr reads; what is left are map keys msgpackr cannot use
-    // (a map or an array as a key). Its error message is not used: it may quote the input.
+    // The scan admits only what msgpackr reads, so this is defence in depth. msgpackr's message
+    // is not used: it may quote the input.
     return { ok: false, error: protocolError('undecodable', 'frame is not valid MessagePack') };
   }
 }

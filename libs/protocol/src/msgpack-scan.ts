@@ -33,7 +33,7 @@ export type ScanResult =
 /**
  * Checks that `bytes` hold exactly one MessagePack value without extension types, nested at
  * most `maxDepth` maps and arrays deep, whose every declared length fits in the bytes that
- * follow it. `steps` counts loop iterations: at most one per token plus one per container, so
+ * follow it and whose map keys are scalars (what msgpackr can turn into property names). `steps` counts loop iterations: at most one per token plus one per container, so
  * never more than twice the frame length. Never throws.
  */
 export function scanMessagePack(
@@ -44,6 +44,8 @@ export function scanMessagePack(
   // left[d]: values still to read in the open container at depth d; depth 0 holds the one root.
   const left = new Float64Array(maxDepth + 1);
   left[0] = 1;
+  // inMap[d]: the container at depth d is a map, whose values alternate key, value, key…
+  const inMap = new Uint8Array(maxDepth + 1);
   let depth = 0;
   let pos = 0;
   let steps = 0;
@@ -71,6 +73,7 @@ export function scanMessagePack(
       steps += 1;
     }
     if (left[depth] === 0) break;
+    const isKey = inMap[depth] === 1 && (left[depth] as number) % 2 === 0;
     left[depth] = (left[depth] as number) - 1;
     steps += 1;
     if (pos >= end) return truncated();
@@ -155,6 +158,10 @@ export function scanMessagePack(
       if (skip < 0 && items < 0) return truncated();
     }
 
+    // msgpackr turns scalar keys into strings and throws on the others; refuse them here.
+    if (isKey && (items >= 0 || token === 0xc4 || token === 0xc5 || token === 0xc6)) {
+      return refuse('undecodable', `a map key at byte ${at} is a map, an array or binary`);
+    }
     if (skip >= 0) {
       if (skip > end - pos) {
         return refuse(
@@ -178,6 +185,7 @@ export function scanMessagePack(
     }
     depth += 1;
     left[depth] = items;
+    inMap[depth] = token <= 0x8f || token === 0xde || token === 0xdf ? 1 : 0;
   }
 
   if (pos !== end) {
