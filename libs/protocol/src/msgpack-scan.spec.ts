@@ -160,9 +160,12 @@ describe('scanMessagePack', () => {
   });
 });
 
-/** Nesting depth of a decoded value; ExtData anywhere makes it Infinity (the scan refuses it). */
+/**
+ * Nesting depth of a decoded value; an extension anywhere (ExtData, or a Date from the timestamp
+ * extension) makes it Infinity, since the scan refuses those.
+ */
 function depthOf(value: unknown): number {
-  if (value instanceof ExtData) return Infinity;
+  if (value instanceof ExtData || value instanceof Date) return Infinity;
   if (Array.isArray(value)) return 1 + Math.max(0, ...value.map(depthOf));
   if (value instanceof Map) {
     return 1 + Math.max(0, ...[...value].flatMap(([k, v]) => [depthOf(k), depthOf(v)]));
