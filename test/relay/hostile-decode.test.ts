@@ -29,6 +29,11 @@ import {
 import type { TestClient } from '../support/test-client.js';
 
 const corpus = hostileFrames();
+/**
+ * The frames the relay answers: all but unknown message types, which it ignores as the Arthas
+ * server does (the codec still refuses them as E005 `unknown_type`).
+ */
+const answered = corpus.filter((frame) => frame.reason !== 'unknown_type');
 
 /** Room traffic between two seated members arrives, both ways, with the right sender. */
 async function chatBothWays(a: Seated, b: Seated): Promise<void> {
@@ -50,13 +55,17 @@ async function chatBothWays(a: Seated, b: Seated): Promise<void> {
   }
 }
 
-/** Sends the whole corpus and waits until every frame has been answered with E005. */
+/**
+ * Sends the whole corpus and waits until each frame the relay answers has been answered with
+ * E005. The corpus ends with answered frames, so by then the ignored ones were handled too.
+ */
 async function sendCorpus(client: TestClient): Promise<void> {
+  expect(corpus.at(-1)?.reason).not.toBe('unknown_type');
   const before = all(client, ServerType.Error).length;
   for (const { bytes } of corpus) client.sendRaw(bytes);
-  const errors = await waitForCount(client, ServerType.Error, before + corpus.length, 20_000);
+  const errors = await waitForCount(client, ServerType.Error, before + answered.length, 20_000);
   expect(errors.slice(before).map((e) => e.data.code)).toEqual(
-    corpus.map(() => ErrorCode.InvalidMessage),
+    answered.map(() => ErrorCode.InvalidMessage),
   );
 }
 
@@ -66,9 +75,10 @@ describe('hostile frames against an embedded relay', () => {
   beforeAll(async () => {
     relay = await startTestRelay({
       limits: {
-        // Budget for the whole corpus twice; one frame more spends it.
-        invalidFrameLimit: 2 * corpus.length,
-        invalidFrameWindowMs: 600_000,
+        // Budget for the whole corpus twice; one frame more spends it. The window is so long
+        // that the budget does not refill while the test runs.
+        invalidFrameLimit: 2 * answered.length,
+        invalidFrameWindowMs: 2_000_000_000,
         rate: { chat: { events: 1_000, windowMs: 1_000 } },
       },
     });
@@ -95,7 +105,7 @@ describe('hostile frames against an embedded relay', () => {
     // One invalid frame past the budget: answered, then the socket is closed.
     mallory.sendRaw(corpus[0]!.bytes);
     expect((await closedWithin(mallory, 5_000)).code).toBe(1008);
-    expect(all(mallory, ServerType.Error)).toHaveLength(2 * corpus.length + 1);
+    expect(all(mallory, ServerType.Error)).toHaveLength(2 * answered.length + 1);
 
     // Nothing of the hostile frames reached the room; the hostile member left it.
     for (const member of [alice, bob]) {
@@ -130,8 +140,8 @@ describe('hostile frames against a cluster of two replicas', () => {
       REDIS_URL: redis.url,
       HUSH_REDIS_HEARTBEAT_MS: '250',
       HUSH_REDIS_LEASE_TTL_MS: String(LEASE_TTL_MS),
-      HUSH_INVALID_FRAME_LIMIT: String(2 * corpus.length),
-      HUSH_INVALID_FRAME_WINDOW_MS: '600000',
+      HUSH_INVALID_FRAME_LIMIT: String(2 * answered.length),
+      HUSH_INVALID_FRAME_WINDOW_MS: '2000000000',
     };
     [target, other] = await Promise.all([spawnReplica(env), spawnReplica(env)]);
   });
