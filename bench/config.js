@@ -129,6 +129,16 @@ export const SCENARIOS = {
     durationMs: 5_000,
     maxCycles: 200_000,
   },
+  'hostile-decode': {
+    kind: 'decode',
+    title: 'Adversarial decode',
+    describe: (/** @type {any} */ s) =>
+      `decodeClientMessage on every frame of the hostile corpus (libs/protocol/src/hostile-frames.ts), at least ${s.minMs} ms each, next to a normal SendMessage`,
+    /** Time measured per frame, at least. */
+    minMs: 20,
+    /** Passes over the whole corpus before measuring (JIT). */
+    warmup: 5,
+  },
 };
 
 /** `--quick`: a smoke run of the whole pipeline in about a minute and a half. */
@@ -151,6 +161,7 @@ export const QUICK = {
   },
   idle: { connections: 1_000, settleMs: 500, idleCpuMs: 300 },
   churn: { durationMs: 1_000, concurrency: 10 },
+  'hostile-decode': { minMs: 5, warmup: 1 },
 };
 
 /** Bound on one unit (one scenario against one system), start and teardown included. */

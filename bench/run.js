@@ -3,7 +3,7 @@
 // replica and with two replicas plus Redis, on this machine, in one run. Writes
 // bench/results/latest.json and latest.md, and the table into BENCHMARKS.md.
 //
-//   node bench/run.js [--quick] [--scenarios=small-rooms,big-room,idle,churn]
+//   node bench/run.js [--quick] [--scenarios=small-rooms,big-room,idle,churn,hostile-decode]
 //                     [--targets=hush-1,baseline-1,socketio-1,hush-2,baseline-2,socketio-2]
 //                       (opt-in extras: baseline-batch-1, baseline-batch-2)
 //                     [--write-md | --no-write-md]
@@ -19,7 +19,7 @@ import { QUICK, SCENARIOS, TARGETS } from './config.js';
 import { checkSocketIoWire } from './lib/compat.js';
 import { killAll, raiseFileLimit, startRedis, stopProcess, flushRedis } from './lib/processes.js';
 import { renderMarkdown, updateBenchmarksMd } from './lib/report.js';
-import { REPO_ROOT, runUnit, unavailable } from './lib/unit.js';
+import { REPO_ROOT, runDecodeUnit, runUnit, unavailable } from './lib/unit.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -90,7 +90,9 @@ async function main() {
   }
 
   const meta = machine(flags.quick);
-  const needsRedis = targets.some((t) => t.replicas > 1 && unavailable(t) === undefined);
+  const needsRedis =
+    Object.values(scenarios).some((s) => s.kind !== 'decode') &&
+    targets.some((t) => t.replicas > 1 && unavailable(t) === undefined);
   const redis = needsRedis ? await startRedis(join(logDir, 'redis.log')) : undefined;
   const redisInfo =
     redis === undefined
@@ -101,7 +103,8 @@ async function main() {
   /** @type {any[]} */
   const units = [];
   try {
-    if (targets.some((t) => t.system === 'socketio')) {
+    const serverScenarios = scenarioNames.filter((name) => scenarios[name]?.kind !== 'decode');
+    if (serverScenarios.length > 0 && targets.some((t) => t.system === 'socketio')) {
       await checkSocketIoWire(logDir);
       log('Socket.IO wire check: the raw generator client and socket.io-client interoperate');
     }
@@ -110,6 +113,25 @@ async function main() {
     for (const name of scenarioNames) {
       const scenario = /** @type {Record<string, any>} */ (scenarios[name]);
       log(`\n== ${scenario.title}: ${scenario.describe(scenario)}`);
+      if (scenario.kind === 'decode') {
+        // Hush's own decoder, in one process: no servers, no other systems.
+        const base = { scenario: name, target: 'codec', system: 'hush', replicas: 1 };
+        const unitStarted = performance.now();
+        try {
+          const result = runDecodeUnit(scenario);
+          units.push({ ...base, status: 'ok', seconds: secondsSince(unitStarted), result });
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          log(`   FAILED: ${message}`);
+          units.push({
+            ...base,
+            status: 'failed',
+            seconds: secondsSince(unitStarted),
+            error: message,
+          });
+        }
+        continue;
+      }
       for (const target of targets) {
         const why = unavailable(target);
         const base = {

@@ -1,6 +1,6 @@
 // One unit of a bench run: start the replicas of one system, fork the load generator, answer its
 // sampling requests, collect its result, stop everything. Bounded by UNIT_TIMEOUT_MS.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,8 @@ import { sample } from './procfs.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LOADGEN = fileURLToPath(new URL('../loadgen/main.js', import.meta.url));
+const DECODE = fileURLToPath(new URL('../decode/main.js', import.meta.url));
+const HOSTILE_FRAMES = join(REPO_ROOT, 'libs/protocol/dist/hostile-frames.js');
 const RELAY_MAIN = join(REPO_ROOT, 'apps/relay/dist/main.js');
 const RELAY_REDIS_BACKEND = join(REPO_ROOT, 'apps/relay/dist/backends/redis.backends.js');
 
@@ -179,4 +181,19 @@ export async function runUnit(target, scenarioName, scenario, options) {
  */
 function dataOnly(scenario) {
   return Object.fromEntries(Object.entries(scenario).filter(([, v]) => typeof v !== 'function'));
+}
+
+/**
+ * The adversarial decode figure (see bench/decode/main.js): a fresh process, bounded in time.
+ * @param {Record<string, any>} scenario
+ * @returns {any} its result
+ */
+export function runDecodeUnit(scenario) {
+  if (!existsSync(HOSTILE_FRAMES)) throw new Error('libs/protocol is not built (npm run build)');
+  const output = execFileSync(
+    process.execPath,
+    [DECODE, JSON.stringify({ minMs: scenario.minMs, warmup: scenario.warmup })],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: UNIT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(output);
 }

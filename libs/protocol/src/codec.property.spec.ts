@@ -30,6 +30,8 @@ import {
 
 const REASONS: readonly ProtocolErrorReason[] = [
   'undecodable',
+  'extension_type',
+  'too_deep',
   'oversized_frame',
   'bad_envelope',
   'unknown_type',

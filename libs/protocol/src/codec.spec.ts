@@ -1,5 +1,6 @@
 import { decode as referenceDecode, encode as referenceEncode } from '@msgpack/msgpack';
-import { describe, expect, it } from 'vitest';
+import { Unpackr } from 'msgpackr';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromHex, indexOfBytes, plain, toHex } from './fixtures/bytes.js';
 import {
   BINARY_CLIENT_SAMPLES,
@@ -12,6 +13,7 @@ import {
   SERVER_SAMPLES,
   T,
 } from './fixtures/messages.js';
+import { hostileFrames } from './hostile-frames.js';
 import type { ClientMessage, Message, ServerMessage } from './index.js';
 import {
   ClientType,
@@ -19,6 +21,7 @@ import {
   decodeFrame,
   decodeServerMessage,
   encode,
+  MAX_FILE_CHUNK_INDEX,
   MAX_FRAME_BYTES,
   ServerType,
 } from './index.js';
@@ -330,7 +333,122 @@ describe('decodeFrame', () => {
   it('reports invalid MessagePack as E005 undecodable instead of throwing', () => {
     expect(decodeFrame(fromHex('82 a4'))).toStrictEqual({
       ok: false,
-      error: { code: 'E005', reason: 'undecodable', message: 'frame is not valid MessagePack' },
+      error: {
+        code: 'E005',
+        reason: 'undecodable',
+        message: 'frame is not valid MessagePack: a count at byte 0 runs past the end',
+      },
     });
+  });
+});
+
+describe('hostile frames', () => {
+  const corpus = hostileFrames().map((f) => [f.name, f] as const);
+  const refusedBeforeDecoding = new Set(['undecodable', 'extension_type', 'too_deep']);
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each(corpus)('%s is refused with a typed E005', (_, { bytes, reason }) => {
+    const decoded = decodeClientMessage(bytes);
+    expect(decoded).toMatchObject({ ok: false, error: { code: 'E005', reason } });
+  });
+
+  it.each(corpus.filter(([, f]) => refusedBeforeDecoding.has(f.reason)))(
+    '%s never reaches msgpackr',
+    (_, { bytes }) => {
+      const unpack = vi.spyOn(Unpackr.prototype, 'unpack');
+      expect(decodeClientMessage(bytes).ok).toBe(false);
+      expect(decodeServerMessage(bytes).ok).toBe(false);
+      expect(unpack).not.toHaveBeenCalled();
+    },
+  );
+
+  it('still reach msgpackr when they are well-formed (the spy is not blind)', () => {
+    const unpack = vi.spyOn(Unpackr.prototype, 'unpack');
+    decodeClientMessage(encode({ type: ClientType.LeaveRoom, data: {} }));
+    expect(unpack).toHaveBeenCalledTimes(1);
+  });
+
+  it.each(corpus)('%s gets a short error message that quotes nothing of the frame', (_, f) => {
+    const decoded = decodeClientMessage(f.bytes);
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(decoded.error.message.length).toBeLessThan(100);
+    if (refusedBeforeDecoding.has(f.reason)) {
+      // The scan's messages name the rule and at most a byte offset, never content.
+      expect(decoded.error.message).toMatch(
+        /^(frame is not valid MessagePack|frame holds a MessagePack extension at byte \d+;|frame nests|a map key at byte \d+ is)[^"[{]*$/,
+      );
+    }
+  });
+});
+
+describe('large integers', () => {
+  const u64max = 'cf ffffffffffffffff';
+  const i64min = 'd3 8000000000000000';
+  const unsafe = 'cf 0020000000000001'; // 2^53 + 1
+
+  it('decode as plain numbers, never as BigInt, in ignored fields too', () => {
+    for (const big of [u64max, i64min, unsafe]) {
+      const bytes = fromHex(
+        '82 a4 74797065 03 a4 64617461 83',
+        'a2 6976 a4 41414543',
+        'aa 63697068657274657874 a4 41414543',
+        'a1 78',
+        big,
+      );
+      expect(decodeClientMessage(bytes)).toStrictEqual({
+        ok: true,
+        value: { type: ClientType.SendMessage, data: { iv: 'AAEC', ciphertext: 'AAEC' } },
+      });
+      const raw = decodeFrame(bytes);
+      expect(raw.ok && typeof (raw.value as { data: { x: unknown } }).data.x).toBe('number');
+    }
+  });
+
+  it('as a type id are an unknown type, reported with a number', () => {
+    for (const big of [u64max, i64min, unsafe]) {
+      const decoded = decodeClientMessage(fromHex('82 a4 74797065', big, 'a4 64617461 80'));
+      expect(decoded).toMatchObject({ ok: false, error: { reason: 'unknown_type' } });
+      expect(!decoded.ok && typeof decoded.error.type).toBe('number');
+    }
+  });
+
+  it('where an integer field is expected are read as plain numbers, then clamped or refused', () => {
+    for (const big of [u64max, i64min, unsafe]) {
+      const chunk = fromHex(
+        '82 a4 74797065 09 a4 64617461 84',
+        'aa 7472616e736665724964 a1 74',
+        'a5 696e646578',
+        big,
+        'a2 6976 a4 41414543',
+        'a4 64617461 a4 41414543',
+      );
+      const decoded = decodeClientMessage(chunk);
+      if (decoded.ok) {
+        // The client reader is lenient (as the Arthas server): out of range is clamped.
+        const { index } = decoded.value.data as { index: number };
+        expect(Number.isSafeInteger(index)).toBe(true);
+        expect(index >= 0 && index <= MAX_FILE_CHUNK_INDEX).toBe(true);
+      } else {
+        expect(decoded.error).toMatchObject({ code: 'E005', reason: 'bad_field' });
+      }
+      // The server reader is strict: the same chunk as relayed, valid but for its index.
+      const relayed = fromHex(
+        '82 a4 74797065 1b a4 64617461 85',
+        'a8 73656e6465724964 a1 73',
+        'aa 7472616e736665724964 a1 74',
+        'a5 696e646578',
+        big,
+        'a2 6976 a4 41414543',
+        'a4 64617461 a4 41414543',
+      );
+      expect(decodeServerMessage(relayed)).toMatchObject({
+        ok: false,
+        error: { code: 'E005', reason: 'bad_field', message: expect.stringContaining('"index"') },
+      });
+    }
   });
 });

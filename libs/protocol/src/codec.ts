@@ -3,6 +3,7 @@ import type { ClientMessage, Message, ServerMessage } from './messages.js';
 import type { Result } from './errors.js';
 import { protocolError } from './errors.js';
 import { MAX_FRAME_BYTES } from './limits.js';
+import { scanMessagePack } from './msgpack-scan.js';
 import type { ClientLimits } from './validate.js';
 import { parseClientMessage, parseServerMessage } from './validate.js';
 
@@ -51,7 +52,12 @@ export function encode(message: Message): Uint8Array {
   return packr.pack({ type: message.type, data: wireMap(message.data) });
 }
 
-/** Decodes MessagePack bytes to an unchecked value. Never throws. */
+/**
+ * Decodes MessagePack bytes to an unchecked value. Never throws, and never does more than linear
+ * work: the size is checked first, then a pre-scan ({@link scanMessagePack}) refuses extension
+ * types, nesting deeper than `MAX_DECODE_DEPTH`, lengths past the end and trailing bytes before
+ * msgpackr sees the frame.
+ */
 export function decodeFrame(
   bytes: Uint8Array,
   maxBytes: number = MAX_FRAME_BYTES,
@@ -62,9 +68,13 @@ export function decodeFrame(
       error: protocolError('oversized_frame', `frame is larger than ${maxBytes} bytes`),
     };
   }
+  const scan = scanMessagePack(bytes);
+  if (!scan.ok) return { ok: false, error: protocolError(scan.reason, scan.message) };
   try {
     return { ok: true, value: unpackr.unpack(bytes) };
   } catch {
+    // The scan admits only what msgpackr reads, so this is defence in depth. msgpackr's message
+    // is not used: it may quote the input.
     return { ok: false, error: protocolError('undecodable', 'frame is not valid MessagePack') };
   }
 }

@@ -2,8 +2,12 @@ import { ErrorCode } from './error-codes.js';
 
 /** Why a frame was rejected. Stable strings, for logs, metrics and tests. */
 export type ProtocolErrorReason =
-  /** Not valid MessagePack, or trailing bytes after the value. */
+  /** Not valid MessagePack, a length or count past the end, or trailing bytes after the value. */
   | 'undecodable'
+  /** A MessagePack extension type, which clients may not send (refused before decoding). */
+  | 'extension_type'
+  /** Maps and arrays nested deeper than `MAX_DECODE_DEPTH` (refused before decoding). */
+  | 'too_deep'
   /** The frame is larger than allowed. */
   | 'oversized_frame'
   /** The top level is not a `{type, data}` map, or `data` is not a map. */

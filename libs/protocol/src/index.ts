@@ -5,5 +5,7 @@ export * from './limits.js';
 export * from './message-types.js';
 export * from './messages.js';
 export * from './name.js';
+export { MAX_DECODE_DEPTH, scanMessagePack } from './msgpack-scan.js';
+export type { ScanRefusal, ScanResult } from './msgpack-scan.js';
 export type { ClientLimits } from './validate.js';
 export { DEFAULT_CLIENT_LIMITS, parseClientMessage, parseServerMessage } from './validate.js';

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
+import unhomoglyph from 'unhomoglyph';
 import { describe, expect, it } from 'vitest';
+import { CONFUSABLES, CONFUSABLES_SOURCE } from './confusables.generated.js';
 import { NAME_MAX_CODE_POINTS, nameKey, normalizeName } from './index.js';
+
+/** Letters, marks and spaces that the confusables table or NFKC fold, and some that they do not. */
+const confusableHeavy = fc.oneof(
+  fc.constantFrom(...'aаɑαоοօ0OoІIl1|ӏmrnѕсеԁһјʼ‘’\'"ｂＢß ẞ\u0301\u0308\u200b\ufe0f'),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+);
 
 describe('normalizeName', () => {
   it.each([
@@ -64,14 +72,74 @@ describe('normalizeName', () => {
     ['zero-width spaces between spaces', '\u200b \u200b'],
     ['a soft hyphen', '\u00ad'],
     ['a Hangul filler', '\u3164'],
+    ['a halfwidth Hangul filler', '\uffa0'],
+    ['Hangul choseong and jungseong fillers', '\u115f\u1160'],
+    ['a Braille pattern blank', '\u2800'],
+    ['Braille pattern blanks between spaces', '\u2800 \u2800'],
+    ['a musical null notehead', '\u{1d159}'],
     ['a word joiner and a variation selector', '\u2060\ufe0f'],
+    ['combining marks', '\u0301\u0308'],
   ])('rejects a name made only of invisible code points: %s', (_, raw) => {
     expect(normalizeName(raw)).toBeUndefined();
   });
 
-  it('keeps emoji built with zero-width joiners and variation selectors', () => {
-    expect(normalizeName('👩‍💻')).toBe('👩‍💻');
-    expect(normalizeName('❤️ Bob')).toBe('❤️ Bob');
+  it.each([
+    ['a Braille pattern blank (U+2800)', '\u2800'],
+    ['a Hangul filler (U+3164)', '\u3164'],
+    ['a halfwidth Hangul filler (U+FFA0)', '\uffa0'],
+    ['a Hangul choseong filler (U+115F)', '\u115f'],
+    ['a Hangul jungseong filler (U+1160)', '\u1160'],
+    ['a musical null notehead (U+1D159)', '\u{1d159}'],
+    ['a Khitan small script filler (U+16FE4)', '\u{16fe4}'],
+    ['a zero-width space (U+200B)', '\u200b'],
+    ['a zero-width non-joiner (U+200C)', '\u200c'],
+    ['a zero-width joiner between letters (U+200D)', '\u200d'],
+    ['a left-to-right mark (U+200E)', '\u200e'],
+    ['a right-to-left mark (U+200F)', '\u200f'],
+    ['an Arabic letter mark (U+061C)', '\u061c'],
+    ['a word joiner (U+2060)', '\u2060'],
+    ['an invisible separator (U+2063)', '\u2063'],
+    ['a byte order mark (U+FEFF)', '\ufeff'],
+    ['a soft hyphen (U+00AD)', '\u00ad'],
+    ['a combining grapheme joiner (U+034F)', '\u034f'],
+    ['a Mongolian vowel separator (U+180E)', '\u180e'],
+    ['a variation selector after a letter (U+FE0F)', '\ufe0f'],
+    ['a variation selector 1 (U+FE00)', '\ufe00'],
+    ['an ideographic variation selector (U+E0100)', '\u{e0100}'],
+    ['a tag character outside a flag (U+E0041)', '\u{e0041}'],
+    ['a musical beam control (U+1D173)', '\u{1d173}'],
+    ['a line separator (U+2028)', '\u2028'],
+    ['a paragraph separator (U+2029)', '\u2029'],
+    ['a lone surrogate', '\ud800'],
+  ])('rejects a visible name containing %s', (_, character) => {
+    expect(normalizeName(`Al${character}ice`)).toBeUndefined();
+    // Appended, it is refused too, unless it is one of the characters trimming removes.
+    const trimmed = `Alice${character}`.trim();
+    expect(normalizeName(`Alice${character}`)).toBe(trimmed === 'Alice' ? 'Alice' : undefined);
+  });
+
+  it.each([
+    ['a ZWJ sequence', '👩‍💻'],
+    ['a ZWJ sequence with a skin tone', '👩🏽‍💻'],
+    ['a family', '👨‍👩‍👧'],
+    ['a heart with VS16 and a name', '❤️ Bob'],
+    ['a rainbow flag (VS16 and ZWJ)', '🏳️‍🌈'],
+    ['a heart on fire (VS16 then ZWJ)', '❤️‍🔥'],
+    [
+      'a subdivision flag (tag characters)',
+      '🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}',
+    ],
+    ['a keycap', '1️⃣ Ann'],
+    ['a text-style emoji (VS15)', '☎\ufe0e'],
+  ])('keeps emoji: %s', (_, name) => {
+    expect(normalizeName(name)).toBe(name);
+  });
+
+  it('refuses the joiners and tags of emoji outside an emoji sequence', () => {
+    expect(normalizeName('👩\u200d')).toBeUndefined();
+    expect(normalizeName('a\u200d💻')).toBeUndefined();
+    expect(normalizeName('🏴\u{e0067}\u{e0062}')).toBeUndefined(); // no CANCEL TAG
+    expect(normalizeName('x\u{e0067}\u{e007f}')).toBeUndefined(); // not after a black flag
   });
 
   it('returns the name as typed, without normalising it (display is the client’s business)', () => {
@@ -79,7 +147,7 @@ describe('normalizeName', () => {
     expect(normalizeName('e\u0301')).toBe('e\u0301');
   });
 
-  it('returns only trimmed names of 1–20 code points without control characters', () => {
+  it('returns only trimmed names of 1–20 code points with a visible character and nothing invisible', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 30 }), (raw) => {
         const name = normalizeName(raw);
@@ -87,9 +155,11 @@ describe('normalizeName', () => {
         expect(name).toBe(raw.trim());
         expect([...name].length).toBeGreaterThanOrEqual(1);
         expect([...name].length).toBeLessThanOrEqual(NAME_MAX_CODE_POINTS);
-        expect(name).not.toMatch(/\p{Cc}/u);
+        expect(name).toMatch(/[\p{L}\p{N}\p{P}\p{S}]/u);
+        // Random strings never form emoji sequences, so nothing invisible may pass.
+        expect(name).not.toMatch(/[\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u);
       }),
-      { numRuns: 2_000 },
+      { numRuns: 5_000 },
     );
   });
 });
@@ -111,8 +181,22 @@ describe('nameKey', () => {
     ['Straße', 'STRASSE'], // full case folding
     ['STRAẞE', 'strasse'], // capital sharp s
     ['ὈΔΥΣΣΕΎΣ', 'ὀδυσσεύς'], // Greek, final sigma
-    ['Alice', 'Alice\u200b'], // zero-width space
+    ['Alice', 'Alice\u200b'], // zero-width space (refused as a name, but still the same key)
     ['Bob', 'B\u00adob'], // soft hyphen
+    ['❤ Ann', '❤️ Ann'], // with and without the emoji variation selector
+    ['👩‍💻', '👩💻'], // with and without the zero-width joiner
+    ['bob', 'b\u043eb'], // Cyrillic о
+    ['bob', 'BOB'],
+    ['bob', 'ｂｏｂ'], // fullwidth
+    ['bob', 'Ｂ\u041eＢ'], // fullwidth B, Cyrillic capital О
+    ['paypal', 'p\u0430yp\u0430l'], // Cyrillic а
+    ['a', '\u0430'], // Latin a and Cyrillic а
+    ['Ivan', '\u0406van'], // Cyrillic І
+    ['Olga', 'Օlga'], // Armenian օ
+    ['modern', 'rnodern'], // m and r + n
+    ['Mary Jane', 'Mary  Jane'], // a run of spaces
+    ['Mary Jane', 'Mary\u3000Jane'], // ideographic space
+    ['scope', 'ѕсоре'], // every letter Cyrillic
   ])('makes %j and %j collide', (a, b) => {
     expect(nameKey(a)).toBe(nameKey(b));
   });
@@ -121,12 +205,13 @@ describe('nameKey', () => {
     ['Alice', 'Alicia'],
     ['Alice', 'Alice 2'],
     ['Bob', 'Bób'],
-    ['a', '\u0430'], // Latin a and Cyrillic а look alike but are not folded together
+    ['Bob', 'Bo b'],
+    ['Anna', 'Anne'],
   ])('keeps %j and %j apart', (a, b) => {
     expect(nameKey(a)).not.toBe(nameKey(b));
   });
 
-  it('is lowercase for ASCII names', () => {
+  it('is lowercase for names of lowercase-prototype letters', () => {
     expect(nameKey('Alice B')).toBe('alice b');
   });
 
@@ -138,10 +223,61 @@ describe('nameKey', () => {
     );
   });
 
-  it('gives the same key when applied twice', () => {
+  it('does not depend on the normalisation form or the case of its input', () => {
     fc.assert(
       fc.property(fc.string({ unit: tricky, maxLength: 20 }), (name) => {
-        expect(nameKey(nameKey(name))).toBe(nameKey(name));
+        const key = nameKey(name);
+        expect(nameKey(name.normalize('NFD'))).toBe(key);
+        expect(nameKey(name.normalize('NFKC'))).toBe(key);
+        expect(nameKey(name.toUpperCase())).toBe(nameKey(name.toLowerCase()));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('the confusables table', () => {
+  /** The UTS #39 skeleton with the package's whole table, as nameKey would compute it. */
+  const fullKey = (name: string) =>
+    unhomoglyph(foldForTest(name).normalize('NFD').replace(IGNORABLE, ''))
+      .normalize('NFD')
+      .replace(/ {2,}/g, ' ');
+  const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+  /** Unassigned, private-use and surrogate code points: no mappings, no table entries. */
+  const UNASSIGNED_OR_PRIVATE = /^[\p{Cn}\p{Co}\p{Cs}]$/u;
+  const foldForTest = (s: string) =>
+    s
+      .normalize('NFKC')
+      .replace(IGNORABLE, '')
+      .toLowerCase()
+      .toUpperCase()
+      .toLowerCase()
+      .normalize('NFKC');
+
+  it(`holds the package's prototypes (${CONFUSABLES_SOURCE.package}, Unicode ${CONFUSABLES_SOURCE.unicode}) unchanged`, () => {
+    const entries = CONFUSABLES.flatMap((chunk) => chunk.split('\n')).filter((e) => e !== '');
+    expect(entries.length).toBeGreaterThan(2_000);
+    for (const entry of entries) {
+      const source = String.fromCodePoint(entry.codePointAt(0)!);
+      expect(unhomoglyph(source)).toBe(entry.slice(source.length));
+    }
+  });
+
+  it('was pruned of nothing nameKey can reach: every assigned code point gets the key the whole table gives', () => {
+    const names: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp += 1) {
+      const name = String.fromCodePoint(cp);
+      if (!UNASSIGNED_OR_PRIVATE.test(name)) names.push(name);
+    }
+    expect(names.length).toBeGreaterThan(150_000);
+    const differing = names.filter((name) => nameKey(name) !== fullKey(name));
+    expect(differing.map((name) => name.codePointAt(0)!.toString(16))).toEqual([]);
+  }, 120_000);
+
+  it('gives the whole table’s key for names mixing confusable letters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: confusableHeavy, maxLength: 20 }), (name) => {
+        expect(nameKey(name)).toBe(fullKey(name));
       }),
       { numRuns: 2_000 },
     );
