@@ -161,7 +161,7 @@ async function configure(
   };
 }
 
-const NAME_RULE = `A nickname is 1–${NAME_MAX_CODE_POINTS} characters, without control characters.`;
+const NAME_RULE = `A nickname is 1–${NAME_MAX_CODE_POINTS} characters, with at least one visible character and no control or invisible characters.`;
 
 async function resolveName(
   given: string | undefined,

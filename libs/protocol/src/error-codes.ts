@@ -25,7 +25,10 @@ export const ErrorCode = {
   LockedOut: 'E022',
   /** A file transfer is already in progress on this connection, or the transfer id is unknown. */
   TransferRejected: 'E023',
-  /** The relay cannot serve the request right now (shutting down, or its cluster backend is unreachable). */
+  /**
+   * The relay cannot serve the request right now: it is shutting down, its cluster backend is
+   * unreachable, or too many password checks are in progress. Retry later.
+   */
   Unavailable: 'E024',
 } as const;
 

@@ -184,7 +184,7 @@ class Fields {
     if (name === undefined) {
       throw new FieldError(
         'bad_name',
-        `"${key}" must be ${L.NAME_MIN_CODE_POINTS}-${max} characters without control characters`,
+        `"${key}" must be ${L.NAME_MIN_CODE_POINTS}-${max} characters with a visible one, and no control or invisible characters`,
       );
     }
     return name;

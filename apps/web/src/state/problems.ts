@@ -32,7 +32,8 @@ const TEXT: Record<ProblemKind, string> = {
   'wrong-password': 'Wrong password. This room needs the password its creator chose.',
   'room-full': 'This room is full.',
   'name-taken': 'Someone in this room already uses that nickname. Pick another one.',
-  'invalid-name': 'Nicknames are 1 to 20 characters, without control characters.',
+  'invalid-name':
+    'Nicknames are 1 to 20 characters, with at least one visible character and no control or invisible characters.',
   'invalid-code': 'That share code or link is not valid.',
   'locked-out': 'Too many failed attempts from your network. Try again in a few minutes.',
   'rate-limited': 'Too many attempts in a short time. Wait a few seconds and try again.',
