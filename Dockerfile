@@ -8,7 +8,9 @@
 # Written for the classic builder as well as BuildKit: no RUN --mount, no heredocs, and RUN
 # lines call only node and npm, which is all the scratch-built hush-node image has.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 is an LTS line supported until 2028-04 (Node 20 reached its end of life in 2026-04).
+# The relay also runs on Node 20.19+ (package.json engines), which is what the tests use.
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- deps: the relay's production dependencies, nothing of the web client, CLI or tooling ------
 FROM ${NODE_IMAGE} AS deps
