@@ -1,0 +1,237 @@
+/**
+ * Runs the repository's docker-compose.yml as a throwaway project for the deploy test: its own
+ * project name, a free host port on 127.0.0.1 and a free /24 for the load balancer network, so
+ * it never collides with a developer's own `docker compose up`. Images come from the
+ * environment `npm run test:deploy` prepares (HUSH_NODE_IMAGE, HUSH_REDIS_IMAGE, HUSH_LB_IMAGE).
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from '../../support/ports.js';
+
+const run = promisify(execFile);
+export const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Output of a command, or an error carrying its stderr. */
+export async function sh(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
+  try {
+    const { stdout } = await run(command, args, {
+      cwd: REPOSITORY,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs ?? 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    throw new Error(
+      `${command} ${args.join(' ')} failed: ${(error as Error).message}\n${stdout ?? ''}\n${stderr ?? ''}`,
+      { cause: error },
+    );
+  }
+}
+
+/** `docker compose` (the plugin) when it is there, else `docker-compose` (Debian's package). */
+async function composeCommand(): Promise<[string, string[]]> {
+  try {
+    await sh('docker', ['compose', 'version']);
+    return ['docker', ['compose']];
+  } catch {
+    await sh('docker-compose', ['version']);
+    return ['docker-compose', []];
+  }
+}
+
+/** [first, last] address of an IPv4 CIDR as numbers; undefined for IPv6. */
+function ipv4Range(cidr: string): [number, number] | undefined {
+  const [base = '', bits = '32'] = cidr.split('/');
+  const octets = base.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) return undefined;
+  const start = octets.reduce((n, octet) => n * 256 + octet, 0);
+  const size = 2 ** (32 - Number(bits));
+  const first = start - (start % size);
+  return [first, first + size - 1];
+}
+
+/** First three octets of a /24 in 172.28.0.0/16 that no Docker network on this engine overlaps. */
+async function freeEdgePrefix(): Promise<string> {
+  const ids = (await sh('docker', ['network', 'ls', '--quiet'])).split('\n').filter(Boolean);
+  const subnets =
+    ids.length === 0
+      ? ''
+      : await sh('docker', [
+          'network',
+          'inspect',
+          '--format',
+          '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+          ...ids,
+        ]);
+  const used = subnets
+    .split(/\s+/)
+    .map(ipv4Range)
+    .filter((range) => range !== undefined);
+  for (let third = 100; third < 250; third += 1) {
+    const [first, last] = ipv4Range(`172.28.${third}.0/24`) ?? [0, 0];
+    if (!used.some(([start, end]) => start <= last && first <= end)) return `172.28.${third}`;
+  }
+  throw new Error('no free /24 in 172.28.0.0/16 for the load balancer network');
+}
+
+export interface ContainerState {
+  id: string;
+  running: boolean;
+  exitCode: number;
+  pid: number;
+  user: string;
+  readOnlyRootfs: boolean;
+}
+
+/** A running compose project. */
+export class ComposeProject {
+  private constructor(
+    readonly name: string,
+    /** http://127.0.0.1:<port> of the load balancer. */
+    readonly url: string,
+    readonly edgePrefix: string,
+    private readonly command: [string, string[]],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  static async create(): Promise<ComposeProject> {
+    const command = await composeCommand();
+    const port = await freePort();
+    const edgePrefix = await freeEdgePrefix();
+    const name = `hush-deploy-${process.pid}`;
+    const env = {
+      ...process.env,
+      COMPOSE_PROJECT_NAME: name,
+      HUSH_HOST_IP: '127.0.0.1',
+      HUSH_PORT: String(port),
+      HUSH_EDGE_PREFIX: edgePrefix,
+    };
+    return new ComposeProject(name, `http://127.0.0.1:${port}`, edgePrefix, command, env);
+  }
+
+  /** Runs a compose subcommand for this project. */
+  compose(args: string[], timeoutMs = 120_000): Promise<string> {
+    const [command, prefix] = this.command;
+    return sh(command, [...prefix, '--project-name', this.name, ...args], {
+      env: this.env,
+      timeoutMs,
+    });
+  }
+
+  /** The container id of a service (one container per service here). */
+  async container(service: string): Promise<string> {
+    const id = (await this.compose(['ps', '--quiet', service])).trim();
+    if (id === '') throw new Error(`no container for service ${service}`);
+    return id;
+  }
+
+  async inspect(service: string): Promise<ContainerState> {
+    const id = await this.container(service);
+    const [running = '', exitCode = '', pid = '', user = '', readOnly = ''] = (
+      await sh('docker', [
+        'inspect',
+        '--format',
+        '{{.State.Running}}|{{.State.ExitCode}}|{{.State.Pid}}|{{.Config.User}}|{{.HostConfig.ReadonlyRootfs}}',
+        id,
+      ])
+    )
+      .trim()
+      .split('|');
+    return {
+      id,
+      running: running === 'true',
+      exitCode: Number(exitCode),
+      pid: Number(pid),
+      user,
+      readOnlyRootfs: readOnly === 'true',
+    };
+  }
+
+  /** Runs node inside a relay container (the relay image has node and nothing else). */
+  async nodeIn(service: string, script: string): Promise<string> {
+    return sh('docker', ['exec', await this.container(service), 'node', '-e', script]);
+  }
+
+  /**
+   * The relay's `hush_connections` gauge, read inside the container from wherever the replica
+   * serves Prometheus metrics: its metrics port (HUSH_METRICS_PORT, default 9464) or, on
+   * relays that still serve them there, the main port.
+   */
+  async openConnections(service: string): Promise<number> {
+    const output = await this.nodeIn(
+      service,
+      `(async () => {
+        for (const port of [process.env.HUSH_METRICS_PORT || 9464, process.env.PORT || 8080]) {
+          try {
+            const response = await fetch('http://127.0.0.1:' + port + '/metrics');
+            const text = await response.text();
+            const line = text.split('\\n').find((l) => l.startsWith('hush_connections '));
+            if (response.ok && line) { console.log(line.split(' ')[1]); return; }
+          } catch {}
+        }
+        process.exit(3);
+      })()`,
+    );
+    return Number(output.trim());
+  }
+
+  /** Every container of the project, running or not. */
+  async containers(): Promise<string[]> {
+    return (
+      await sh('docker', [
+        'ps',
+        '--all',
+        '--quiet',
+        '--filter',
+        `label=com.docker.compose.project=${this.name}`,
+      ])
+    )
+      .split('\n')
+      .filter(Boolean);
+  }
+
+  async networks(): Promise<string[]> {
+    return (
+      await sh('docker', [
+        'network',
+        'ls',
+        '--quiet',
+        '--filter',
+        `label=com.docker.compose.project=${this.name}`,
+      ])
+    )
+      .split('\n')
+      .filter(Boolean);
+  }
+
+  /** Stops and removes every container, network and anonymous volume of the project. */
+  async down(): Promise<void> {
+    await this.compose(['down', '--volumes', '--remove-orphans', '--timeout', '1']);
+  }
+}
+
+/** Uid, gid, effective capabilities and no_new_privs of a process, from /proc (Linux hosts). */
+export function processStatus(pid: number): {
+  uids: number[];
+  gids: number[];
+  capEff: bigint;
+  noNewPrivs: boolean;
+} {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): string =>
+    new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+  return {
+    uids: field('Uid').split(/\s+/).map(Number),
+    gids: field('Gid').split(/\s+/).map(Number),
+    capEff: BigInt(`0x${field('CapEff') || '0'}`),
+    noNewPrivs: field('NoNewPrivs') === '1',
+  };
+}
