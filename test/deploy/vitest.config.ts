@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import root from '../../vitest.config.js';
 
 /**
@@ -6,9 +6,12 @@ import root from '../../vitest.config.js';
  * integration project's transforms and aliases. Its file names keep it out of `npm test`.
  */
 const integration = root.test?.projects?.find(
-  (project) => typeof project === 'object' && project.test?.name === 'integration',
+  (project): project is TestProjectInlineConfiguration =>
+    typeof project === 'object' &&
+    !(project instanceof Promise) &&
+    project.test?.name === 'integration',
 );
-if (typeof integration !== 'object') throw new Error('vitest.config.ts has no integration project');
+if (integration === undefined) throw new Error('vitest.config.ts has no integration project');
 
 export default defineConfig({
   plugins: integration.plugins,
