@@ -1,5 +1,6 @@
-# Hush relay image: one replica serving /ws, /healthz, /readyz, /metrics and the web client on
-# one port (8080). Configure it with environment variables (see apps/relay/src/config).
+# Hush relay image: one replica serving /ws, /healthz, /readyz and the web client on port 8080,
+# and Prometheus metrics on their own port (HUSH_METRICS_PORT, 9464). Configure it with
+# environment variables (see apps/relay/src/config).
 #
 #   docker build -t hush-relay .
 #   docker build --build-arg NODE_IMAGE=hush-node:local -t hush-relay:local .   (no registry:
@@ -60,7 +61,7 @@ COPY --from=build /app/apps/web/dist apps/web/dist
 # `node` user of the official images (and of hush-node:local); numeric so Kubernetes can check
 # runAsNonRoot.
 USER 1000:1000
-EXPOSE 8080
+EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
 # Liveness only: readiness (/readyz) is for load balancers, and a Redis outage must not get a
 # healthy replica restarted. HTTPS when the relay serves TLS itself (HUSH_TLS_CERT).

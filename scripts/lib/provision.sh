@@ -181,6 +181,26 @@ remove_leftovers() {
   fi
 }
 
+# test/deploy/support/compose.ts names its compose projects hush-deploy-<pid>: remove those of
+# processes that no longer exist (a deploy test that was killed before its teardown).
+remove_leftover_projects() {
+  local project pid
+  while read -r project; do
+    pid="${project#hush-deploy-}"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && continue
+    log "removing leftover compose project $project"
+    docker ps --all --quiet --filter "label=com.docker.compose.project=$project" |
+      xargs -r docker rm --force --volumes >/dev/null
+    docker network ls --quiet --filter "label=com.docker.compose.project=$project" |
+      xargs -r docker network rm >/dev/null
+  done < <(
+    {
+      docker ps --all --format '{{.Label "com.docker.compose.project"}}'
+      docker network ls --format '{{.Label "com.docker.compose.project"}}'
+    } | grep -E '^hush-deploy-' | sort -u
+  )
+}
+
 # --- Images -------------------------------------------------------------------------------------
 
 # Is the image here, or can it be pulled (a registry is reachable)?
@@ -288,6 +308,7 @@ provision() {
   [[ "$HUSH_REDIS_IMAGE" == hush-redis:local ]] && scripts/ci/build-redis-image.sh "$HUSH_REDIS_IMAGE" >&2
   remove_leftovers
   if [[ "$mode" == deploy ]]; then
+    remove_leftover_projects
     [[ "${HUSH_LB_IMAGE:-}" == hush-nginx:local ]] && scripts/ci/build-nginx-image.sh "$HUSH_LB_IMAGE" >&2
     provide_node_image
   fi
