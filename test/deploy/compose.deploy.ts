@@ -43,10 +43,10 @@ afterAll(async () => {
 async function connectVia(
   running: readonly Relay[] = RELAYS,
 ): Promise<{ client: TestClient; relay: Relay }> {
-  const before = await Promise.all(running.map((relay) => project.openConnections(relay)));
+  const before = await project.openConnections(running);
   const client = await connect(project.url, { features: ['notices'] });
   clients.push(client);
-  const after = await Promise.all(running.map((relay) => project.openConnections(relay)));
+  const after = await project.openConnections(running);
   const gained = running.filter((_, index) => (after[index] ?? 0) > (before[index] ?? 0));
   expect(gained, 'exactly one replica gained a connection').toHaveLength(1);
   return { client, relay: gained[0] as Relay };

@@ -126,10 +126,15 @@ export class ComposeProject {
     });
   }
 
-  /** The container id of a service (one container per service here). */
+  private readonly ids = new Map<string, string>();
+
+  /** The container id of a service (one container per service here; stopping keeps its id). */
   async container(service: string): Promise<string> {
+    const known = this.ids.get(service);
+    if (known !== undefined) return known;
     const id = (await this.compose(['ps', '--quiet', service])).trim();
     if (id === '') throw new Error(`no container for service ${service}`);
+    this.ids.set(service, id);
     return id;
   }
 
@@ -161,26 +166,33 @@ export class ComposeProject {
   }
 
   /**
-   * The relay's `hush_connections` gauge, read inside the container from wherever the replica
-   * serves Prometheus metrics: its metrics port (HUSH_METRICS_PORT, default 9464) or, on
-   * relays that still serve them there, the main port.
+   * The `hush_connections` gauge of each named relay, read with one `docker exec` in the first
+   * of them (the relays reach each other by service name) from wherever a replica serves
+   * Prometheus metrics: its metrics port (HUSH_METRICS_PORT, default 9464) or, on relays that
+   * still serve them there, the main port.
    */
-  async openConnections(service: string): Promise<number> {
+  async openConnections(relays: readonly string[]): Promise<number[]> {
+    const [first] = relays;
+    if (first === undefined) return [];
     const output = await this.nodeIn(
-      service,
-      `(async () => {
-        for (const port of [process.env.HUSH_METRICS_PORT || 9464, process.env.PORT || 8080]) {
+      first,
+      `const hosts = ${JSON.stringify(relays)};
+      const ports = [process.env.HUSH_METRICS_PORT || 9464, process.env.PORT || 8080];
+      async function gauge(host) {
+        for (const port of ports) {
           try {
-            const response = await fetch('http://127.0.0.1:' + port + '/metrics');
-            const text = await response.text();
-            const line = text.split('\\n').find((l) => l.startsWith('hush_connections '));
-            if (response.ok && line) { console.log(line.split(' ')[1]); return; }
+            const response = await fetch('http://' + host + ':' + port + '/metrics');
+            const line = (await response.text())
+              .split('\\n')
+              .find((l) => l.startsWith('hush_connections '));
+            if (response.ok && line) return Number(line.split(' ')[1]);
           } catch {}
         }
-        process.exit(3);
-      })()`,
+        throw new Error('no metrics from ' + host);
+      }
+      Promise.all(hosts.map(gauge)).then((counts) => console.log(JSON.stringify(counts)));`,
     );
-    return Number(output.trim());
+    return JSON.parse(output) as number[];
   }
 
   /** Every container of the project, running or not. */
