@@ -299,6 +299,11 @@ provision() {
     deploy)
       plan_compose
       plan_lb
+      # build-node-image.sh copies the CA bundle into hush-node:local (npm trusts it there).
+      if [[ ! -s /etc/ssl/certs/ca-certificates.crt ]]; then
+        missing_packages+=(ca-certificates)
+        missing_hints+=('CA certificates')
+      fi
       ;;
     *) die "unknown mode $mode" ;;
   esac

@@ -7,9 +7,9 @@
  * Run by `npm run test:deploy` (scripts/test.sh --deploy), which provides Docker, compose and
  * the base images; not part of `npm test`.
  */
-import { ClientType, ServerType } from '@hush/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, create, join, type Seated } from '../relay/helpers.js';
+import { ClientType, ErrorCode, ServerType } from '@hush/protocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect, create, join, joinRefused, type Seated } from '../relay/helpers.js';
 import type { TestClient } from '../support/test-client.js';
 import { ComposeProject, processStatus } from './support/compose.js';
 
@@ -30,6 +30,15 @@ beforeAll(async () => {
   await project.compose(['build'], 600_000);
   await project.compose(['up', '--detach'], 300_000);
 }, 900_000);
+
+afterEach(async ({ task }) => {
+  // The load balancer's log tells which replica took (or refused) each handshake.
+  if (task.result?.state === 'fail' && project !== undefined) {
+    console.error(
+      await project.compose(['logs', '--no-color', '--tail', '40', 'lb']).catch(String),
+    );
+  }
+});
 
 afterAll(async () => {
   for (const client of clients) client.socket.terminate();
@@ -171,6 +180,22 @@ describe('a room spread over the replicas', () => {
     say(carol, 'welcome back');
     const message = await back.client.next(ServerType.RelayMessage);
     expect(message.data).toMatchObject({ senderId: carol.memberId, senderName: 'carol' });
+  });
+});
+
+describe('client addresses behind the load balancer', () => {
+  // Last before the teardown: it locks this machine's address out of joining for a while.
+  it('cannot be forged with X-Forwarded-For: failed joins from "different" addresses add up to a lockout', async () => {
+    const codes: string[] = [];
+    for (let attempt = 1; attempt <= 15 && !codes.includes(ErrorCode.LockedOut); attempt += 1) {
+      const client = await connect(project.url, { forwardedFor: `203.0.113.${attempt}` });
+      clients.push(client);
+      codes.push(await joinRefused(client, 'V1StGXR8_Z5jdHi6B-myT', `mallory${attempt}`));
+      client.socket.terminate();
+    }
+    // Unknown room until the lockout: the relays counted one address, the real one.
+    expect(codes.at(-1)).toBe(ErrorCode.LockedOut);
+    expect(new Set(codes.slice(0, -1))).toEqual(new Set([ErrorCode.RoomNotFound]));
   });
 });
 
