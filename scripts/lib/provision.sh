@@ -80,7 +80,9 @@ install_or_stop() {
     return 0
   fi
   {
-    echo "provision: missing: ${missing_hints[*]}"
+    local joined
+    joined="$(printf '%s; ' "${missing_hints[@]}")"
+    echo "provision: missing: ${joined%; }"
     if is_debian; then
       echo "provision: run:  sudo apt-get install -y --no-install-recommends ${missing_packages[*]}"
     else
@@ -115,7 +117,7 @@ start_docker() {
   docker_ready && return 0
   if ! is_root || ! have dockerd; then
     docker info >&2 || true
-    die "no Docker engine answers. Start it (sudo systemctl start docker, or Docker Desktop) and run again"
+    die "no Docker engine answers. Start it (sudo systemctl start docker, or Docker Desktop), or let this user use it (sudo usermod -aG docker $(id -un), then log in again), and run again"
   fi
 
   local pidfile=/var/run/docker.pid

@@ -58,7 +58,11 @@ function ipv4Range(cidr: string): [number, number] | undefined {
   return [first, first + size - 1];
 }
 
-/** First three octets of a /24 in 172.28.0.0/16 that no Docker network on this engine overlaps. */
+/**
+ * First three octets of a /24 in 10.231.0.0/16 that no Docker network on this engine overlaps.
+ * Outside Docker's default address pools (172.17–31.0.0/16, 192.168.0.0/16), so the project's
+ * other network, which Docker allocates from those pools, cannot take it first.
+ */
 async function freeEdgePrefix(): Promise<string> {
   const ids = (await sh('docker', ['network', 'ls', '--quiet'])).split('\n').filter(Boolean);
   const subnets =
@@ -75,11 +79,11 @@ async function freeEdgePrefix(): Promise<string> {
     .split(/\s+/)
     .map(ipv4Range)
     .filter((range) => range !== undefined);
-  for (let third = 100; third < 250; third += 1) {
-    const [first, last] = ipv4Range(`172.28.${third}.0/24`) ?? [0, 0];
-    if (!used.some(([start, end]) => start <= last && first <= end)) return `172.28.${third}`;
+  for (let third = 0; third < 256; third += 1) {
+    const [first, last] = ipv4Range(`10.231.${third}.0/24`) ?? [0, 0];
+    if (!used.some(([start, end]) => start <= last && first <= end)) return `10.231.${third}`;
   }
-  throw new Error('no free /24 in 172.28.0.0/16 for the load balancer network');
+  throw new Error('no free /24 in 10.231.0.0/16 for the load balancer network');
 }
 
 export interface ContainerState {
