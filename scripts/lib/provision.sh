@@ -222,9 +222,7 @@ compose_default() {
 plan_redis() {
   if [[ -n "${HUSH_REDIS_IMAGE:-}" && "$HUSH_REDIS_IMAGE" != hush-redis:local ]]; then return 0; fi
   if [[ -z "${HUSH_REDIS_IMAGE:-}" ]] && ! have redis-server; then
-    local public
-    public="$(compose_default HUSH_REDIS_IMAGE)"
-    if docker_ready && image_available "$public"; then
+    if docker_ready && image_available "$(compose_default HUSH_REDIS_IMAGE)"; then
       export HUSH_REDIS_IMAGE="$public"
       return 0
     fi
