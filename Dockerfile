@@ -1,5 +1,6 @@
-# Hush relay image: one replica serving /ws, /healthz, /readyz, /metrics and the web client on
-# one port (8080). Configure it with environment variables (see apps/relay/src/config).
+# Hush relay image: one replica serving /ws, /healthz, /readyz and the web client on port 8080,
+# and Prometheus metrics on their own port (HUSH_METRICS_PORT, 9464). Configure it with
+# environment variables (see apps/relay/src/config).
 #
 #   docker build -t hush-relay .
 #   docker build --build-arg NODE_IMAGE=hush-node:local -t hush-relay:local .   (no registry:
@@ -8,7 +9,9 @@
 # Written for the classic builder as well as BuildKit: no RUN --mount, no heredocs, and RUN
 # lines call only node and npm, which is all the scratch-built hush-node image has.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 is an LTS line supported until 2028-04 (Node 20 reached its end of life in 2026-04).
+# The relay also runs on Node 20.19+ (package.json engines), which is what the tests use.
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- deps: the relay's production dependencies, nothing of the web client, CLI or tooling ------
 FROM ${NODE_IMAGE} AS deps
@@ -58,7 +61,7 @@ COPY --from=build /app/apps/web/dist apps/web/dist
 # `node` user of the official images (and of hush-node:local); numeric so Kubernetes can check
 # runAsNonRoot.
 USER 1000:1000
-EXPOSE 8080
+EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
 # Liveness only: readiness (/readyz) is for load balancers, and a Redis outage must not get a
 # healthy replica restarted. HTTPS when the relay serves TLS itself (HUSH_TLS_CERT).
