@@ -152,15 +152,16 @@ export class RedisBudgetSync implements BudgetSync {
     const cur = counterKey(slot);
     const total =
       delta > 0
-        ? this.client.incrby(cur, delta).then((value) => {
-            void this.client.pexpire(cur, ttl);
-            return value;
-          })
+        ? this.client.incrby(cur, delta)
         : this.client.get(cur).then((value) => Number(value ?? 0));
+    if (delta > 0) pending.push(this.client.pexpire(cur, ttl));
     const previous = this.client.get(counterKey(slot - 1)).then((value) => Number(value ?? 0));
     const lock = lockedKinds.has(kind) ? this.client.pttl(this.key(key, 'lock')) : undefined;
-    const [clusterCur, clusterPrev, lockTtl] = await Promise.all([total, previous, lock]);
-    await Promise.all(pending);
+    // One Promise.all over everything, so a failing command never leaves another unhandled.
+    const [[clusterCur, clusterPrev, lockTtl]] = await Promise.all([
+      Promise.all([total, previous, lock]),
+      Promise.all(pending),
+    ]);
     if (counter.slot === slot) {
       counter.clusterCur = clusterCur;
       counter.pushedCur = Math.max(counter.pushedCur, sent);
