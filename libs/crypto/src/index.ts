@@ -38,10 +38,69 @@ export {
 } from './share-code.js';
 export {
   MESSAGE_ID_BYTES,
+  REPLY_PREVIEW_CHARS,
   decodePayload,
+  decodePayloadWithJson,
   encodePayload,
   encodePlainText,
   newMessageId,
+  replyPreview,
   type ChatPayload,
+  type DecodedPayload,
+  type ReplyReference,
 } from './payload.js';
-export { openMessage, sealMessage } from './message.js';
+export { openMessage, openMessageWithJson, sealMessage } from './message.js';
+export {
+  CANONICAL_DIALECTS,
+  canonicalJson,
+  signableBytes,
+  type CanonicalDialect,
+} from './canonical-json.js';
+export {
+  SIGNATURE_BYTES,
+  SIGNING_PUBLIC_KEY_BYTES,
+  decodePublicKey,
+  encodePublicKey,
+  generateSigningKeyPair,
+  importSigningKeyPair,
+  importVerifyingKey,
+  signBytes,
+  signingKeyFingerprint,
+  verifyBytes,
+  type SigningKeyPair,
+  type VerifyingKey,
+} from './signing.js';
+export {
+  KEY_ANNOUNCEMENT_TYPE,
+  isKeyAnnouncement,
+  makeKeyAnnouncement,
+  readKeyAnnouncement,
+  signPayload,
+  verifyPayload,
+} from './signed-payload.js';
+export { openTyping, sealTyping } from './typing.js';
+export {
+  MAX_REACTION_EMOJI_LENGTH,
+  openReaction,
+  sealReaction,
+  type OpenedReaction,
+  type ReactionPayload,
+} from './reaction.js';
+export {
+  FILE_CHUNK_BYTES,
+  MAX_FILE_BYTES,
+  MAX_FILE_NAME_LENGTH,
+  MAX_MIME_TYPE_LENGTH,
+  MAX_THUMBNAIL_BYTES,
+  chunkCount,
+  chunkHash,
+  openFileChunk,
+  openFileMetadata,
+  sealFileChunk,
+  sealFileMetadata,
+  type FileMetadata,
+  type OpenedFileMetadata,
+  type SealedFileChunk,
+  type SealedFileMetadata,
+} from './file-transfer.js';
+export { SAFETY_CODE_GROUPS, roomSafetyCode } from './safety-code.js';

@@ -33,7 +33,11 @@ describe('sealMessage and openMessage', () => {
   it('open what an Arthas web client sealed, keeping its extra fields', async () => {
     const key = await generateRoomKey();
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const arthas = { text: 'reply here', reply: { text: 'quoted' }, signature: 'sig' };
+    const arthas = {
+      text: 'reply here',
+      reply: { stableId: 'm1:1700000000000', senderName: 'ana', preview: 'quoted' },
+      sig: 'sig',
+    };
     const ciphertext = await crypto.subtle.encrypt(
       { name: 'AES-GCM', iv },
       key.cryptoKey,

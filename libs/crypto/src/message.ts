@@ -1,9 +1,16 @@
 import { open, seal, type Sealed, type SealedInput } from './aead.js';
-import { decodePayload, encodePayload, type ChatPayload } from './payload.js';
+import {
+  decodePayload,
+  decodePayloadWithJson,
+  encodePayload,
+  type ChatPayload,
+  type DecodedPayload,
+} from './payload.js';
 import type { RoomKey } from './room-key.js';
 
 /**
  * Encodes a chat payload ({@link encodePayload}) and seals it ({@link seal}) into the wire form.
+ * Sign the payload first ({@link signPayload}) to send it signed.
  *
  * @throws {HushCryptoError} `invalid_payload` for a payload that cannot be encoded.
  */
@@ -19,4 +26,15 @@ export async function sealMessage(key: RoomKey, payload: ChatPayload): Promise<S
  */
 export async function openMessage(key: RoomKey, sealed: SealedInput): Promise<ChatPayload> {
   return decodePayload(await open(key, sealed));
+}
+
+/**
+ * {@link openMessage}, also returning the JSON object as parsed, for signature checks
+ * ({@link decodePayloadWithJson}).
+ */
+export async function openMessageWithJson(
+  key: RoomKey,
+  sealed: SealedInput,
+): Promise<DecodedPayload> {
+  return decodePayloadWithJson(await open(key, sealed));
 }

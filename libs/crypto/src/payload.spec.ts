@@ -4,6 +4,8 @@ import { fromBase64Url } from './base64url.js';
 import { HushCryptoError } from './errors.js';
 import {
   decodePayload,
+  decodePayloadWithJson,
+  replyPreview,
   encodePayload,
   encodePlainText,
   newMessageId,
@@ -75,13 +77,33 @@ describe('decodePayload', () => {
     });
   });
 
-  it('keeps unknown fields such as an Arthas reply or signature', () => {
+  it('reads an Arthas reply and signature, and keeps unknown fields', () => {
     const arthas = {
       text: 'see above',
-      reply: { id: 'k3', text: 'original', sender: 'ana' },
-      signature: 'MEUCIQDx',
+      reply: { stableId: 'm-ana:1700000000123', senderName: 'ana', preview: 'original' },
+      sig: 'b7jmExCnNNs5UF',
+      mood: { nested: [1] },
     };
     expect(decodePayload(utf8(JSON.stringify(arthas)))).toStrictEqual(arthas);
+  });
+
+  it('drops a reply that is not {stableId, senderName, preview} strings, and mistyped known fields', () => {
+    const json = {
+      text: 'a',
+      reply: { id: 'k3', text: 'original' },
+      type: 5,
+      pubkey: [],
+      sig: null,
+    };
+    expect(decodePayload(utf8(JSON.stringify(json)))).toStrictEqual({ text: 'a' });
+  });
+
+  it('returns the parsed JSON untouched beside the cleaned payload, for signature checks', () => {
+    const raw = '{"text":"a","id":5,"sig":"x"}';
+    const { payload, json } = decodePayloadWithJson(utf8(raw));
+    expect(payload).toStrictEqual({ text: 'a', sig: 'x' });
+    expect(json).toStrictEqual({ text: 'a', id: 5, sig: 'x' });
+    expect(decodePayloadWithJson(utf8('plain')).json).toBeUndefined();
   });
 
   it('reads plain UTF-8 text (Arthas CLI) as { text }', () => {
@@ -166,6 +188,14 @@ describe('decodePayload', () => {
 
   it('keeps a leading byte order mark of plain text', () => {
     expect(decodePayload(encodePlainText('\uFEFFhi'))).toStrictEqual({ text: '\uFEFFhi' });
+  });
+});
+
+describe('replyPreview', () => {
+  it('keeps short text and cuts long text at 50 code points with an ellipsis', () => {
+    expect(replyPreview('short')).toBe('short');
+    expect(replyPreview('x'.repeat(50))).toBe('x'.repeat(50));
+    expect(replyPreview('😀'.repeat(51))).toBe(`${'😀'.repeat(50)}\u2026`);
   });
 });
 
