@@ -9,6 +9,9 @@ const source = (path: string): string => fileURLToPath(new URL(path, import.meta
 const alias = {
   '@hush/protocol': source('./libs/protocol/src/index.ts'),
   '@hush/crypto': source('./libs/crypto/src/index.ts'),
+  // Before '@hush/client': the first alias whose key prefixes the import wins.
+  '@hush/client/testing': source('./libs/client/src/testing/index.ts'),
+  '@hush/client': source('./libs/client/src/index.ts'),
 };
 
 /** Nest's dependency injection needs decorator metadata, which esbuild drops; SWC keeps it. */

@@ -74,6 +74,7 @@ export {
   KEY_ANNOUNCEMENT_TYPE,
   isKeyAnnouncement,
   makeKeyAnnouncement,
+  type KeyAnnouncement,
   readKeyAnnouncement,
   signPayload,
   verifyPayload,

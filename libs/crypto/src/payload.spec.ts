@@ -41,9 +41,9 @@ describe('encodePayload', () => {
   });
 
   it('keeps extra fields', () => {
-    expect(JSON.parse(asText(encodePayload({ text: 'x', reply: { id: 'a' }, v: 2 })))).toEqual({
+    expect(JSON.parse(asText(encodePayload({ text: 'x', extra: { id: 'a' }, v: 2 })))).toEqual({
       text: 'x',
-      reply: { id: 'a' },
+      extra: { id: 'a' },
       v: 2,
     });
   });

@@ -66,12 +66,21 @@ export async function verifyPayload(
   return false;
 }
 
+/** A key announcement's payload. */
+export interface KeyAnnouncement {
+  text: '';
+  type: typeof KEY_ANNOUNCEMENT_TYPE;
+  pubkey: string;
+  sig?: string;
+  [extra: string]: unknown;
+}
+
 /** A key announcement: `{type: "pubkey", text: "", pubkey, sig}`, signed by the key it carries. */
-export function makeKeyAnnouncement(keyPair: SigningKeyPair): Promise<Record<string, string>> {
-  return signPayload(
+export function makeKeyAnnouncement(keyPair: SigningKeyPair): Promise<KeyAnnouncement> {
+  return signPayload<KeyAnnouncement>(
     { text: '', type: KEY_ANNOUNCEMENT_TYPE, pubkey: encodePublicKey(keyPair.publicKey) },
     keyPair,
-  ) as Promise<Record<string, string>>;
+  );
 }
 
 /** True when a payload is a key announcement (whether or not it is valid). */

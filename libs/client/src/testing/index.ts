@@ -1,0 +1,2 @@
+export { FakeConnection, FakeTransport } from './fake-transport.js';
+export { ManualClock } from './manual-clock.js';
