@@ -9,7 +9,7 @@ import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { startTestRelay } from '../support/relay.js';
 import { joinRoom, type TestClient } from '../support/test-client.js';
 import type { CliProcess } from './support/cli-process.js';
-import { buildCli, cleanup, shareCodeOf, startCli, wsUrl } from './support/cli-process.js';
+import { buildCli, cleanup, said, shareCodeOf, startCli, wsUrl } from './support/cli-process.js';
 
 let relay: RunningRelay;
 let server: string;
@@ -48,9 +48,9 @@ describe('hush create / hush join', () => {
     await alice.waitFor('stdout', /^\* bob joined$/);
 
     alice.write('hello from alice');
-    await bob.waitFor('stdout', /^\[\d\d:\d\d:\d\d\] <alice> hello from alice$/);
+    await bob.waitFor('stdout', said('alice', 'hello from alice', '✓'));
     bob.write('hi alice, bob here');
-    await alice.waitFor('stdout', /^\[\d\d:\d\d:\d\d\] <bob> hi alice, bob here$/);
+    await alice.waitFor('stdout', said('bob', 'hi alice, bob here', '✓'));
 
     bob.end();
     expect(await bob.exit()).toBe(0);
@@ -83,9 +83,11 @@ describe('hush create / hush join', () => {
     expect(await alice.exit(15_000)).toBe(0);
 
     const texts: string[] = [];
-    for (let i = 0; i < 12; i += 1) {
+    while (texts.length < 12) {
       const relayed = await client.next(ServerType.RelayMessage);
-      texts.push((await openMessage(key, relayed.data)).text);
+      const payload = await openMessage(key, relayed.data);
+      // The CLI's key announcement comes first; it is not a message.
+      if (payload.type !== 'pubkey') texts.push(payload.text);
     }
     expect(texts).toEqual(Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
     expect(client.messages().filter((m) => m.type === ServerType.Error)).toEqual([]);
@@ -104,15 +106,15 @@ describe('hush create / hush join', () => {
     await alice.waitFor('stdout', /^\* bob left$/);
   });
 
-  it('refuses a message over 2000 characters with a message, and sends the next one', async () => {
+  it('refuses a message over 4000 characters with a message, and sends the next one', async () => {
     const alice = cli('create', '--name', 'alice');
     const bob = cli('join', await shareCodeOf(alice), '--name', 'bob');
     await alice.waitFor('stdout', /^\* bob joined$/);
-    bob.write('x'.repeat(2001));
-    bob.write('x'.repeat(2000));
-    await bob.waitFor('stderr', /^Message too long: 2001 characters, the limit is 2000\./);
+    bob.write('x'.repeat(4001));
+    bob.write('x'.repeat(4000));
+    await bob.waitFor('stderr', /^Message too long: 4001 characters, the limit is 4000\./);
     const received = await alice.waitFor('stdout', /<bob> x+$/);
-    expect(received.endsWith(` ${'x'.repeat(2000)}`)).toBe(true);
+    expect(received.endsWith(` ${'x'.repeat(4000)}`)).toBe(true);
     expect(alice.lines.stdout.filter((l) => l.includes('<bob>'))).toHaveLength(1);
   });
 
@@ -155,13 +157,20 @@ describe('--json', () => {
     const message = JSON.parse(await alice.waitFor('stdout', /"type":"message"/));
     expect(message).toMatchObject({
       type: 'message',
+      ref: expect.any(Number),
       from: { name: 'web', color: expect.stringMatching(/^#[0-9a-f]{6}$/) },
       text: 'hi\nthere',
       id: 'web-1',
+      verification: 'unsigned',
     });
     alice.write('hello web');
     const sent = JSON.parse(await alice.waitFor('stdout', /"type":"sent"/));
-    expect(sent).toMatchObject({ type: 'sent', text: 'hello web', id: expect.any(String) });
+    expect(sent).toMatchObject({
+      type: 'sent',
+      text: 'hello web',
+      id: expect.any(String),
+      verification: 'verified',
+    });
     await client.close();
     await alice.waitFor('stdout', /"type":"member-left"/);
     alice.end();

@@ -10,7 +10,18 @@ import {
   parseShareCode,
   sealMessage,
 } from '@hush/crypto';
-import { ClientType } from '@hush/protocol';
+import { DEFAULT_POLICY } from '@hush/client';
+import {
+  ClientType,
+  decodeClientMessage,
+  encode,
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  RATE_LIMITS,
+  ServerType,
+  type ServerLimits,
+} from '@hush/protocol';
+import { WebSocketServer } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { freePort } from '../support/ports.js';
@@ -18,6 +29,15 @@ import { startTestRelay } from '../support/relay.js';
 import { createRoom, type TestClient } from '../support/test-client.js';
 import type { CliProcess } from './support/cli-process.js';
 import { buildCli, cleanup, shareCodeOf, startCli, wsUrl } from './support/cli-process.js';
+
+const WELCOME_LIMITS: ServerLimits = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  maxRoomMembers: 50,
+  nameMaxCodePoints: 20,
+  maxExpirySeconds: 604_800,
+  chatPerWindow: RATE_LIMITS.chat.events,
+  windowMs: RATE_LIMITS.chat.windowMs,
+};
 
 let relay: RunningRelay;
 let server: string;
@@ -114,6 +134,56 @@ describe('refused joins', () => {
     ]);
     expect(await bob.exit()).toBe(5);
     await bob.waitFor('stderr', /^Could not connect to the relay \(.*ECONNREFUSED.*\)\.$/);
+  });
+
+  it('a relay that answers every join with E024 is tried a few times, then given up on with exit code 5', async () => {
+    // A scripted relay: welcomes, then is always unavailable (draining, or its backend is down).
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    let connections = 0;
+    server.on('connection', (socket) => {
+      connections += 1;
+      socket.on('message', (data: Buffer) => {
+        const decoded = decodeClientMessage(new Uint8Array(data));
+        if (!decoded.ok) return;
+        if (decoded.value.type === ClientType.Hello) {
+          socket.send(
+            encode({
+              type: ServerType.Welcome,
+              data: { version: 1, features: [], limits: WELCOME_LIMITS },
+            }),
+          );
+        } else if (
+          decoded.value.type === ClientType.JoinRoom ||
+          decoded.value.type === ClientType.CreateRoom
+        ) {
+          socket.send(
+            encode({
+              type: ServerType.Error,
+              data: { code: ErrorCode.Unavailable, msg: 'shutting down' },
+            }),
+          );
+        }
+      });
+    });
+    try {
+      const { port } = server.address() as { port: number };
+      const bob = startCli(running, [
+        'create',
+        '--name',
+        'bob',
+        '--server',
+        `ws://127.0.0.1:${port}/ws`,
+      ]);
+      expect(await bob.exit()).toBe(5);
+      await bob.waitFor(
+        'stderr',
+        /^Could not connect to the relay \(the relay answered E024 \(shutting down\)\)\.$/,
+      );
+      expect(connections).toBe(DEFAULT_POLICY.firstConnectAttempts);
+    } finally {
+      server.close();
+    }
   });
 
   it('a missing --name without a terminal is a usage error', async () => {

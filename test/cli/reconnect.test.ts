@@ -14,6 +14,7 @@ import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { startTestRelay } from '../support/relay.js';
 import { joinRoom, type TestClient } from '../support/test-client.js';
 import type { CliProcess } from './support/cli-process.js';
+import { EOF_RECONNECT_WAIT_MS } from '../../apps/cli/src/chat.js';
 import { buildCli, cleanup, shareCodeOf, startCli, wsUrl } from './support/cli-process.js';
 
 const relays: RunningRelay[] = [];
@@ -109,7 +110,7 @@ describe('reconnect', () => {
     await alice.waitFor('stderr', /^Connection lost \(the relay is going away/);
     alice.write('typed while the relay restarts');
     await alice.waitFor('stderr', /^Not connected: message queued \(1 waiting\)/);
-    expect(web.messages().filter((m) => m.type === ServerType.RelayMessage)).toEqual([]);
+    expect(await textsSoFar(web, key)).toEqual([]);
 
     relays.push(await replica('replica-a2', a.port));
     await alice.waitFor('stderr', /^Reconnected: back in the room\.$/, 15_000);
@@ -119,6 +120,32 @@ describe('reconnect', () => {
     });
     alice.end();
     expect(await alice.exit()).toBe(0);
+  });
+
+  it('at the end of input a lost relay gets a bounded wait, then the CLI exits, reporting what it could not send', async () => {
+    const [a] = await startCluster();
+    const alice = cli(a, 'create', '--name', 'alice');
+    await shareCodeOf(alice);
+    await a.stop();
+    await alice.waitFor('stderr', /^Connection lost/);
+    alice.write('never delivered');
+    alice.end();
+    // Well before the SDK's own two-minute limit.
+    expect(await alice.exit(EOF_RECONNECT_WAIT_MS + 10_000)).toBe(5);
+    await alice.waitFor(
+      'stderr',
+      /^Lost the connection to the relay and could not reconnect \(not back within 15 s of the end of input; 1 queued message was not sent\)\.$/,
+    );
+  });
+
+  it('at the end of input with nothing queued, a lost relay is not waited for', async () => {
+    const [a] = await startCluster();
+    const alice = cli(a, 'create', '--name', 'alice');
+    await shareCodeOf(alice);
+    await a.stop();
+    await alice.waitFor('stderr', /^Connection lost/);
+    alice.end();
+    expect(await alice.exit(5_000)).toBe(0);
   });
 
   it('when every member dropped at once the room is gone: the CLI says so and exits 4', async () => {
@@ -138,10 +165,28 @@ function formatCode(code: { roomId: string; key: string }): string {
   return `${code.roomId}:${code.key}`;
 }
 
+/** The texts of the chat messages `client` received so far (key announcements left out). */
+async function textsSoFar(
+  client: TestClient,
+  key: Awaited<ReturnType<typeof importRoomKey>>,
+): Promise<string[]> {
+  const texts: string[] = [];
+  for (const message of client.messages()) {
+    if (message.type !== ServerType.RelayMessage) continue;
+    const payload = await openMessage(key, message.data);
+    if (payload.type !== 'pubkey') texts.push(payload.text);
+  }
+  return texts;
+}
+
 async function nextText(
   client: TestClient,
   key: Awaited<ReturnType<typeof importRoomKey>>,
 ): Promise<{ sender: string; text: string }> {
-  const message = await client.next(ServerType.RelayMessage);
-  return { sender: message.data.senderName, text: (await openMessage(key, message.data)).text };
+  for (;;) {
+    const message = await client.next(ServerType.RelayMessage);
+    const payload = await openMessage(key, message.data);
+    // Key announcements (after every join) are not messages.
+    if (payload.type !== 'pubkey') return { sender: message.data.senderName, text: payload.text };
+  }
 }

@@ -1,3 +1,4 @@
+import type { SessionEnd } from '@hush/client';
 import type { ErrorCode } from '@hush/protocol';
 import { ErrorCode as Codes } from '@hush/protocol';
 import { isHushCryptoError } from '@hush/crypto';
@@ -70,18 +71,8 @@ export function describeJoinInputError(error: unknown): string {
   return 'The share code or link could not be read.';
 }
 
-/** How a chat session ended. */
-export type SessionEnd =
-  /** We left (quit, end of input, signal). */
-  | { kind: 'left' }
-  /** The relay closed the room under us (RoomClosed), e.g. `expired`. */
-  | { kind: 'room-closed'; reason: string }
-  /** The relay refused a create or join; `rejoin` when it happened while reconnecting. */
-  | { kind: 'refused'; code: ErrorCode; rejoin: boolean }
-  /** No connection could be made, or reconnecting gave up. */
-  | { kind: 'unreachable'; detail: string; rejoin: boolean }
-  /** Something unexpected; `detail` is for the user and never holds keys or payloads. */
-  | { kind: 'failed'; detail: string };
+/** How a chat session ended (the SDK's account, which the CLI maps to exit codes). */
+export type { SessionEnd };
 
 /** Context the end message needs beyond the end itself. */
 export interface EndContext {

@@ -11,6 +11,40 @@ describe('parseInput', () => {
     expect(parseInput('/code ')).toEqual({ kind: 'command', command: 'code' });
   });
 
+  it('reads /reply, /react, /send and /verify with their arguments', () => {
+    expect(parseInput('/reply 3 sounds good')).toEqual({
+      kind: 'reply',
+      ref: 3,
+      text: 'sounds good',
+    });
+    expect(parseInput('/reply #12  //not a command')).toEqual({
+      kind: 'reply',
+      ref: 12,
+      text: '//not a command',
+    });
+    expect(parseInput('/react 3 👍')).toEqual({ kind: 'react', ref: 3, emoji: '👍' });
+    expect(parseInput('/send ./my photo.jpg')).toEqual({
+      kind: 'send-file',
+      path: './my photo.jpg',
+    });
+    expect(parseInput('/verify')).toEqual({ kind: 'command', command: 'verify' });
+  });
+
+  it('refuses commands used wrongly, saying how to use them', () => {
+    for (const [line, usage] of [
+      ['/reply', /^Usage: \/reply <message number> <text>/],
+      ['/reply three hi', /^Usage: \/reply/],
+      ['/reply 3', /^Usage: \/reply/],
+      ['/react 3', /^Usage: \/react <message number> <emoji>/],
+      ['/react 3 two words', /^Usage: \/react/],
+      ['/send', /^Usage: \/send <file>/],
+    ] as const) {
+      const input = parseInput(line);
+      expect(input.kind === 'refused' && input.reason).toMatch(usage);
+    }
+    expect(parseInput(`/reply 1 ${'a'.repeat(MAX_MESSAGE_CHARS + 1)}`).kind).toBe('refused');
+  });
+
   it('refuses unknown commands instead of sending them as text', () => {
     const input = parseInput('/shrug hello');
     expect(input.kind).toBe('refused');

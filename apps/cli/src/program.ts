@@ -25,6 +25,7 @@ interface CommonOptions {
   json?: boolean;
   linger: number;
   color: boolean;
+  downloadDir?: string;
 }
 
 interface CreateOptions extends CommonOptions {
@@ -66,6 +67,12 @@ function withCommonOptions(command: Command): Command {
       'at the end of piped input, keep receiving this long before leaving',
       integer(86_400_000, 'milliseconds'),
       0,
+    )
+    .addOption(
+      new Option(
+        '-d, --download-dir <dir>',
+        'save files others send into this directory (created if missing; never overwrites)',
+      ).env('HUSH_DOWNLOAD_DIR'),
     )
     .option('--no-color', 'no colours (also off when NO_COLOR is set or stdout is not a terminal)');
 }
@@ -156,6 +163,7 @@ async function configure(
     color: colorAllowed && streams.stdout.isTTY === true,
     statusColor: colorAllowed && streams.stderr.isTTY === true,
     lingerMs: options.linger,
+    downloadDir: options.downloadDir === '' ? undefined : options.downloadDir,
     interactive,
     streams,
   };

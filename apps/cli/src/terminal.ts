@@ -11,6 +11,8 @@ export interface Streams {
 
 export interface InputHandlers {
   line(text: string): void;
+  /** On a terminal, after each keystroke: whether the line being typed has text. */
+  typing?(active: boolean): void;
   /** End of input: Ctrl+D on a terminal, EOF on a pipe. */
   end(): void;
   /** Ctrl+C on the interactive prompt. */
@@ -88,6 +90,12 @@ export class Terminal {
     });
     if (prompt !== undefined) {
       rl.on('SIGINT', () => handlers.interrupt());
+      // readline handles the key first (its listener came first), so `rl.line` is up to date.
+      const onKeypress = (): void => {
+        if (this.rl === rl) handlers.typing?.(rl.line.trim() !== '');
+      };
+      this.streams.stdin.on('keypress', onKeypress);
+      rl.once('close', () => this.streams.stdin.off('keypress', onKeypress));
       rl.prompt();
     }
   }

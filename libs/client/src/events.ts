@@ -75,6 +75,8 @@ export interface FileInfo {
   verification: Verification;
   /** The chat message number this file takes, for replies and reactions. */
   ref: number;
+  /** Unix ms: the relay's time for incoming files, ours for outgoing ones. */
+  t: number;
   /** `senderId:t` of the file message. */
   stableId: string;
 }

@@ -51,6 +51,7 @@ export interface FileHost {
   register(info: { senderId: string; senderName: string; t: number; fileName: string }): {
     ref: number;
     stableId: string;
+    t: number;
   };
   emit(event: SessionEvent): void;
   /** There is something to send. */
@@ -114,7 +115,7 @@ export class FileTransfers {
     if (this.queue.length > MAX_QUEUED_FILES) return { ok: false, reason: 'queue-full' };
     const transferId = newMessageId().slice(0, 21);
     const self = this.host.self();
-    const { ref, stableId } = this.host.register({
+    const { ref, stableId, t } = this.host.register({
       senderId: self.id,
       senderName: self.name,
       t: this.host.clock.now(),
@@ -131,6 +132,7 @@ export class FileTransfers {
       verification: this.host.keyPair() === undefined ? 'unsigned' : 'verified',
       ref,
       stableId,
+      t,
     };
     const chunkBytes = Math.max(
       1024,
@@ -373,6 +375,7 @@ export class FileTransfers {
       verification: await this.host.verify(from.name, json, ref),
       ref,
       stableId,
+      t: data.t,
     };
     this.host.emit({ type: 'file-offered', file: info });
     if (metadata.fileSize > this.host.maxReceiveBytes) {

@@ -251,7 +251,7 @@ export class Session {
           t,
         });
         this.scheduleExpiry(ref);
-        return { ref, stableId };
+        return { ref, stableId, t };
       },
       emit: (event) => this.emit(event),
       kick: () => this.kick(),
@@ -395,6 +395,11 @@ export class Session {
   /** Chat messages queued and not yet written to the relay. */
   get pending(): number {
     return this.outbox.length;
+  }
+
+  /** True when nothing waits to be sent: no message, reaction, file or ack. */
+  get idle(): boolean {
+    return this.outbox.length === 0 && this.reactions.length === 0 && !this.files.busy;
   }
 
   get inRoom(): boolean {
@@ -1252,12 +1257,7 @@ export class Session {
 
   private settleDrain(): void {
     const drained =
-      this.state === 'ended' ||
-      (this.state === 'in-room' &&
-        this.outbox.length === 0 &&
-        this.reactions.length === 0 &&
-        !this.files.busy &&
-        !this.pumping);
+      this.state === 'ended' || (this.state === 'in-room' && this.idle && !this.pumping);
     if (!drained || this.drainWaiters.length === 0) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];

@@ -1,49 +1,22 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { onTestFailed } from 'vitest';
+import { ensureBuilt } from '../../../apps/cli/bin/build.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = join(ROOT, 'apps/cli/dist/main.js');
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-const STALE_LOCK_MS = 120_000;
 /** Generous: CI machines under load start Node processes slowly. */
 const WAIT_MS = 20_000;
 
 /**
- * Builds the CLI (`tsc -b apps/cli`, incremental). Test files run in parallel workers, so builds
- * take turns behind a lock directory: two compilers writing the same dist at once could leave a
- * half-written file for another test's CLI process to load.
+ * Builds the CLI when its build is older than its sources, as the `hush` command itself does
+ * (`apps/cli/bin/build.js`): test files run in parallel workers, and builds take turns behind one
+ * lock, so no CLI process ever loads a half-written file.
  */
 export async function buildCli(): Promise<void> {
-  const lock = join(
-    tmpdir(),
-    `hush-cli-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`,
-  );
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true });
-      } catch {
-        // The holder released the lock between the two calls: try again.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  try {
-    await promisify(execFile)(process.execPath, [TSC, '-b', 'apps/cli'], { cwd: ROOT });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  ensureBuilt();
 }
 
 type StreamName = 'stdout' | 'stderr';
@@ -198,4 +171,26 @@ export async function shareCodeOf(cli: CliProcess): Promise<string> {
 /** The relay's WebSocket URL for an `http://host:port` relay URL. */
 export function wsUrl(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, 'ws')}/ws`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A chat line of the line format, `[HH:MM:SS] #n M <name> text`, where M is the signature mark:
+ * ✓ verified, ✗ invalid, ? signer unknown, - unsigned (any of them unless `mark` is given).
+ */
+export function said(name: string, text: string, mark?: '✓' | '✗' | '?' | '-'): RegExp {
+  const marks = mark === undefined ? '[✓✗?-]' : escapeRegExp(mark);
+  return new RegExp(
+    `^\\[\\d\\d:\\d\\d:\\d\\d\\] #\\d+ ${marks} <${escapeRegExp(name)}> ${escapeRegExp(text)}$`,
+  );
+}
+
+/** The message number (`#n`) of a chat line. */
+export function refOf(line: string): number {
+  const match = /^\[\d\d:\d\d:\d\d\] #(\d+) /.exec(line);
+  if (match === null) throw new Error(`not a chat line: ${line}`);
+  return Number(match[1]);
 }
