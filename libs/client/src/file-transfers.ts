@@ -63,6 +63,8 @@ export interface FileStep {
   kind: RateKind;
   prepare(): Promise<ClientMessage>;
   commit(): void;
+  /** The frame is larger than the relay takes: the transfer (or ack) cannot go. */
+  drop(why: string): void;
 }
 
 export type SendFileResult =
@@ -181,6 +183,7 @@ export class FileTransfers {
             data: { transferId: cancelling.info.transferId },
           }),
         commit: () => (this.cancelling = undefined),
+        drop: () => (this.cancelling = undefined),
       };
     }
     const ack = this.acks[0];
@@ -189,6 +192,7 @@ export class FileTransfers {
         kind: 'fileAck',
         prepare: () => Promise.resolve({ type: ClientType.SendFileAck, data: { transferId: ack } }),
         commit: () => this.acks.shift(),
+        drop: () => this.acks.shift(),
       };
     }
     const active = this.queue[0];
@@ -197,6 +201,12 @@ export class FileTransfers {
 
   private stepOf(item: Outgoing): FileStep {
     const { transferId } = item.info;
+    const drop = (why: string): void => {
+      if (this.queue[0] !== item) return;
+      this.queue.shift();
+      if (item.stage === 'chunks' || item.stage === 'complete') this.cancelling = item;
+      this.host.emit({ type: 'file-failed', file: item.info, reason: why });
+    };
     switch (item.stage) {
       case 'queued':
       case 'meta':
@@ -215,6 +225,7 @@ export class FileTransfers {
             item.stage = 'chunks';
             item.sealed = undefined;
           },
+          drop,
         };
       case 'chunks':
         return {
@@ -239,6 +250,7 @@ export class FileTransfers {
             this.host.emit({ type: 'file-progress', file: item.info, bytes });
             if (item.next >= item.totalChunks) item.stage = 'complete';
           },
+          drop,
         };
       case 'complete':
         return {
@@ -252,6 +264,7 @@ export class FileTransfers {
             item.data = new Uint8Array(0);
             this.host.emit({ type: 'file-sent', file: item.info });
           },
+          drop,
         };
     }
   }

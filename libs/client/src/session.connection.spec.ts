@@ -1,6 +1,6 @@
 import { hashRoomPassword } from '@hush/crypto';
 import { ClientType, ErrorCode, NoticeKind, ServerType, encode } from '@hush/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ALICE, BOB, CAROL, LIMITS, ROOM_ID, harness } from './fixtures/session-harness.js';
 import { DEFAULT_POLICY, isSeatError, isTransientError } from './policy.js';
 
@@ -96,6 +96,33 @@ describe('negotiation and joining', () => {
       await hashRoomPassword('sesame'),
     ]);
     expect(h.session.passwordUsed).toBe(true);
+  });
+
+  it('keeps the connection while someone takes their time typing the password', async () => {
+    let answer: (password: string) => void = () => undefined;
+    let asking = false;
+    const h = await harness({
+      askPassword: () => {
+        asking = true;
+        return new Promise<string>((resolve) => (answer = resolve));
+      },
+    });
+    h.session.start();
+    await h.settle();
+    const connection = h.fake.last;
+    connection.open();
+    connection.receive({
+      type: ServerType.Error,
+      data: { code: ErrorCode.WrongPassword, msg: '' },
+    });
+    // Not settle(): the prompt is work in flight until it is answered.
+    await vi.waitFor(() => expect(asking).toBe(true));
+    h.clock.advance(DEFAULT_POLICY.connectTimeoutMs * 3);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(connection.closedBy).toBeUndefined();
+    answer('sesame');
+    await h.settle();
+    expect(connection.sentOf(ClientType.JoinRoom)).toHaveLength(2);
   });
 
   it('ends refused on a wrong password nobody can correct', async () => {

@@ -74,6 +74,22 @@ describe('signing our messages', () => {
     expect((await h.sentPayloads(second))[1]).toMatchObject({ text: 'keep me' });
   });
 
+  it('never writes a frame larger than the relay takes (it would close the connection): says so and goes on', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB], { limits: { ...LIMITS, maxFrameBytes: 2_000 } });
+    h.session.send('x'.repeat(3_000));
+    h.session.send('small');
+    await h.settle();
+    expect((await h.sentPayloads()).map((p) => p['text'])).toEqual(['', 'small']);
+    expect(h.of('warning').map((w) => w.detail)).toEqual([
+      expect.stringMatching(
+        /^message #1 was not sent: \d+ bytes, more than this relay takes \(2000\)$/,
+      ),
+    ]);
+    expect(connection.closedBy).toBeUndefined();
+  });
+
   it('says our key again when a member joins, so late joiners can verify us', async () => {
     const h = await harness();
     h.session.start();

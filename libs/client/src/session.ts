@@ -6,6 +6,7 @@ import {
   isKeyAnnouncement,
   keyFingerprint,
   makeKeyAnnouncement,
+  MAX_REACTION_EMOJI_LENGTH,
   newMessageId,
   openMessageWithJson,
   openReaction,
@@ -147,8 +148,12 @@ interface OutgoingReaction {
 interface Step {
   kind: RateKind;
   free?: boolean;
-  prepare(): Promise<ClientMessage | undefined>;
+  /** The frame to send, sealed once. */
+  prepare(): Promise<ClientMessage>;
+  /** It was written. */
   commit(): void;
+  /** It cannot be sent at all (too large for the relay); `why` is for people. */
+  drop(why: string): void;
 }
 
 /** Relayed frames carry sender fields on top of what a client may send; leave them room. */
@@ -310,6 +315,7 @@ export class Session {
     }
     const ref = this.log.allocate();
     this.outbox.push({ ref, id: newMessageId(), text, reply });
+    if (this.typingSent === true) this.setTyping(false);
     if (this.state !== 'in-room' && this.everJoined) {
       this.emit({ type: 'queued', pending: this.outbox.length });
     }
@@ -324,7 +330,7 @@ export class Session {
   react(ref: number, emoji: string): SendResult {
     if (this.state === 'ended' || this.state === 'leaving') return { ok: false, reason: 'ended' };
     if (emoji.trim() === '') return { ok: false, reason: 'empty' };
-    if (emoji.length > 32) return { ok: false, reason: 'too-long' };
+    if (emoji.length > MAX_REACTION_EMOJI_LENGTH) return { ok: false, reason: 'too-long' };
     const target = this.log.get(ref);
     if (target === undefined) return { ok: false, reason: 'unknown-message' };
     const previous = this.ownReactions.get(target.stableId);
@@ -1041,6 +1047,8 @@ export class Session {
     }
     this.passwordPrompts += 1;
     const connection = this.connection;
+    // A person is typing: the connection waits for them (pings keep it alive meanwhile).
+    this.cancelTimer('watchdog');
     // The prompt must not hold up the inbox: pings keep coming while someone types.
     this.track(
       (async () => {
@@ -1052,7 +1060,10 @@ export class Session {
         }
         this.passwordHash = await hashRoomPassword(password);
         // If the connection changed meanwhile, the next attempt carries the new password anyway.
-        if (connection === this.connection && this.state === 'joining') this.requestRoom();
+        if (connection === this.connection && this.state === 'joining') {
+          this.requestRoom();
+          this.schedule('watchdog', this.policy.connectTimeoutMs, () => this.giveUpOnConnection());
+        }
       })().catch((error: unknown) => this.end({ kind: 'failed', detail: describe(error) })),
     );
   }
@@ -1117,11 +1128,16 @@ export class Session {
         }
         const message = await step.prepare();
         if (this.state !== 'in-room' || connection !== this.connection) return;
-        if (message !== undefined) {
-          // A failed write leaves the item queued for the connection that rejoins.
-          if (!this.write(message)) return;
-          if (step.free !== true) this.pacer.take(step.kind, this.clock.now());
+        const frame = encode(message);
+        const limit = this.limits?.maxFrameBytes ?? MAX_FRAME_BYTES;
+        if (frame.length > limit) {
+          // The relay would close the connection (1009) over it: drop it, and say so.
+          step.drop(`${frame.length} bytes, more than this relay takes (${limit})`);
+          continue;
         }
+        // A failed write leaves the item queued for the connection that rejoins.
+        if (!connection.isOpen || !connection.send(frame)) return;
+        if (step.free !== true) this.pacer.take(step.kind, this.clock.now());
         step.commit();
       }
     }
@@ -1144,6 +1160,10 @@ export class Session {
       }),
       commit: () => {
         if (this.announcement === announcement) this.announcement = undefined;
+      },
+      drop: (why) => {
+        this.announcement = undefined;
+        this.emit({ type: 'warning', detail: `our key announcement was not sent: ${why}` });
       },
     };
   }
@@ -1185,6 +1205,10 @@ export class Session {
         this.log.add(logged(message));
         this.emit({ type: 'sent', message });
         this.scheduleExpiry(item.ref);
+      },
+      drop: (why) => {
+        this.outbox.shift();
+        this.emit({ type: 'warning', detail: `message #${item.ref} was not sent: ${why}` });
       },
     };
   }
@@ -1228,6 +1252,10 @@ export class Session {
         return { type: ClientType.SendReaction, data: item.sealed };
       },
       commit: () => this.reactions.shift(),
+      drop: (why) => {
+        this.reactions.shift();
+        this.emit({ type: 'warning', detail: `a reaction was not sent: ${why}` });
+      },
     };
   }
 
@@ -1245,6 +1273,7 @@ export class Session {
         this.typingSent = wanted;
         this.typingSentAt = this.clock.now();
       },
+      drop: () => (this.typingWanted = undefined),
     };
   }
 
@@ -1252,7 +1281,12 @@ export class Session {
     const step: FileStep | undefined = this.files.nextStep();
     return step === undefined
       ? undefined
-      : { kind: step.kind, prepare: () => step.prepare(), commit: () => step.commit() };
+      : {
+          kind: step.kind,
+          prepare: () => step.prepare(),
+          commit: () => step.commit(),
+          drop: (why) => step.drop(why),
+        };
   }
 
   private settleDrain(): void {

@@ -40,8 +40,8 @@ export function signableBytes(
   payload: Readonly<Record<string, unknown>>,
   dialect: CanonicalDialect = 'web',
 ): Uint8Array<ArrayBuffer> {
-  const rest: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(payload)) if (key !== 'sig') rest[key] = member;
+  // fromEntries defines own properties, so a member named "__proto__" stays a member.
+  const rest = Object.fromEntries(Object.entries(payload).filter(([key]) => key !== 'sig'));
   return new TextEncoder().encode(canonicalJson(rest, dialect));
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, signableBytes } from './canonical-json.js';
 import {
   ANNOUNCEMENT_VECTOR,
   GO_ONLY_VECTOR,
@@ -86,6 +86,19 @@ describe('signPayload and verifyPayload', () => {
         await importVerifyingKey(pair.publicKey),
       ),
     ).toBe(true);
+  });
+
+  it('verifies a payload with a member named "__proto__", as a JavaScript signer sees it', async () => {
+    const pair = (await generateSigningKeyPair())!;
+    const parsed = JSON.parse('{"text":"x","__proto__":{"a":1}}') as Record<string, unknown>;
+    const signed = await signPayload(parsed, pair);
+    expect(Object.keys(signed)).toContain('__proto__');
+    const received = JSON.parse(JSON.stringify(signed)) as Record<string, unknown>;
+    // What the Arthas web client signs: `const { sig, ...rest } = payload` keeps the member.
+    expect(new TextDecoder().decode(signableBytes(received))).toBe(
+      '{"__proto__":{"a":1},"text":"x"}',
+    );
+    expect(await verifyPayload(received, await importVerifyingKey(pair.publicKey))).toBe(true);
   });
 
   it('leaves the payload unsigned without a key pair', async () => {
