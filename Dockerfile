@@ -19,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
 COPY libs/crypto/package.json libs/crypto/
+COPY libs/client/package.json libs/client/
 COPY apps/relay/package.json apps/relay/
 COPY apps/web/package.json apps/web/
 COPY apps/cli/package.json apps/cli/
@@ -32,6 +33,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
 COPY libs/crypto/package.json libs/crypto/
+COPY libs/client/package.json libs/client/
 COPY apps/relay/package.json apps/relay/
 COPY apps/web/package.json apps/web/
 COPY apps/cli/package.json apps/cli/
