@@ -33,6 +33,7 @@ beforeEach(() => {
   vi.stubEnv('HUSH_NAME', undefined);
   vi.stubEnv('HUSH_PASSWORD', undefined);
   vi.stubEnv('NO_COLOR', undefined);
+  vi.stubEnv('HUSH_DOWNLOAD_DIR', undefined);
 });
 
 afterEach(() => {
@@ -89,6 +90,15 @@ describe('hush create', () => {
       format: 'json',
       webOrigin: 'https://web.example',
     });
+  });
+
+  it('keeps no received files unless given a download directory, by option or environment', async () => {
+    expect((await parse(['create', '-n', 'a'])).config.downloadDir).toBeUndefined();
+    expect((await parse(['create', '-n', 'a', '--download-dir', 'dl'])).config.downloadDir).toBe(
+      'dl',
+    );
+    vi.stubEnv('HUSH_DOWNLOAD_DIR', '/tmp/hush');
+    expect((await parse(['join', CODE, '-n', 'a'])).config.downloadDir).toBe('/tmp/hush');
   });
 
   it('refuses an expiry beyond seven days or a non-number', async () => {
