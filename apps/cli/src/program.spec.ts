@@ -4,7 +4,7 @@ import { CommanderError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatConfig } from './chat.js';
 import { UsageError } from './errors.js';
-import { buildProgram } from './program.js';
+import { buildProgram, operandsLast } from './program.js';
 import type { Streams } from './terminal.js';
 import { CLI_VERSION } from './version.js';
 
@@ -23,7 +23,7 @@ async function parse(args: string[]): Promise<{ config: ChatConfig; stderr: stri
   const program = buildProgram(async (c) => {
     config = c;
   }, streams);
-  await program.parseAsync(['node', 'hush', ...args]);
+  await program.parseAsync(operandsLast(['node', 'hush', ...args]));
   if (config === undefined) throw new Error('the chat was not started');
   return { config, stderr: streams.err() };
 }
@@ -126,6 +126,21 @@ describe('hush join', () => {
       kind: 'join',
       code: { roomId: 'V1StGXR8_Z5jdHi6B-myT', key: CODE.split(':')[1] },
     });
+  });
+
+  it('accepts a share code whose room id starts with "-" (one in 64 does), before or after options', async () => {
+    const dashed = `-B8dFR_SIPeF54rw8V212:${CODE.split(':')[1]}`;
+    for (const args of [
+      ['join', dashed, '--name', 'bob'],
+      ['join', '--name', 'bob', dashed],
+      ['join', `http://h/#/join/${dashed}`, '-n', 'bob'],
+    ]) {
+      const { config } = await parse(args);
+      expect(config.target).toEqual({
+        kind: 'join',
+        code: { roomId: '-B8dFR_SIPeF54rw8V212', key: CODE.split(':')[1] },
+      });
+    }
   });
 
   it('accepts a join link', async () => {

@@ -192,6 +192,26 @@ async function resolveName(
   }
 }
 
+/** A share code or join link; a room id (a nanoid) may start with "-". */
+const SHARE_CODE_START = /^[A-Za-z0-9_-]{21}:|#\/join\//;
+
+/**
+ * Room ids are nanoids, and one in 64 starts with "-", which would read as an option:
+ * `hush join -B8dF…:key --name bob`. Such a code is moved behind `--`, at the end, where it can
+ * only be the operand it is. `argv` is `process.argv` (node, script, arguments…).
+ */
+export function operandsLast(argv: readonly string[]): string[] {
+  const args = [...argv];
+  const join = args.indexOf('join', 2);
+  if (join < 0 || args.includes('--')) return args;
+  const index = args.findIndex(
+    (arg, i) => i > join && arg.startsWith('-') && SHARE_CODE_START.test(arg),
+  );
+  if (index < 0) return args;
+  const [code] = args.splice(index, 1);
+  return [...args, '--', code!];
+}
+
 /** Parses argv, runs the chat, and exits with the documented code. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   const streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
@@ -204,7 +224,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     code = await runChat(config, signals);
   }, streams);
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(operandsLast(argv));
   } catch (error) {
     code = failure(error, streams);
   }

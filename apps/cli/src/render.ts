@@ -6,6 +6,7 @@ import type {
   Verification,
   VerificationReport,
 } from '@hush/client';
+import { CLIENT_CLOSED } from '@hush/client';
 import type { Member } from '@hush/protocol';
 import type { SessionEnd } from './errors.js';
 import { assertNever, describeError } from './errors.js';
@@ -681,6 +682,7 @@ function closeDescription(code: number, reason: string): string {
     1008: 'policy violation',
     1009: 'message too big',
     4008: 'too slow to read',
+    [CLIENT_CLOSED]: 'given up by this client',
   };
   const text = known[code] ?? `code ${code}`;
   return reason === '' ? text : `${text}: ${sanitize(reason)}`;

@@ -22,6 +22,7 @@ export { MAX_DEFERRED_PER_SENDER } from './key-store.js';
 export { MESSAGE_LOG_SIZE, OWN_MESSAGE_MATCH_MS } from './message-log.js';
 export { DEFAULT_POLICY, isSeatError, isTransientError, type SessionPolicy } from './policy.js';
 export {
+  CLIENT_CLOSED,
   MAX_INCOMING_FRAME_BYTES,
   MAX_MESSAGE_CODE_POINTS,
   Session,

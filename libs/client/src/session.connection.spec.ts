@@ -3,6 +3,7 @@ import { ClientType, ErrorCode, NoticeKind, ServerType, encode } from '@hush/pro
 import { describe, expect, it, vi } from 'vitest';
 import { ALICE, BOB, CAROL, LIMITS, ROOM_ID, harness } from './fixtures/session-harness.js';
 import { DEFAULT_POLICY, isSeatError, isTransientError } from './policy.js';
+import { CLIENT_CLOSED } from './session.js';
 
 describe('negotiation and joining', () => {
   it('says Hello, then asks for the room; adopts Welcome and reports the join', async () => {
@@ -339,7 +340,12 @@ describe('reconnecting', () => {
     expect(connection.closedBy).toBeUndefined();
     h.clock.advance(1000);
     await h.settle();
-    expect(connection.closedBy).toEqual({ code: 1000, reason: 'silent' });
+    expect(connection.closedBy).toEqual({ code: 1000, reason: 'the relay went silent' });
+    // Not waiting for the dead connection to confirm its close.
+    expect(h.of('disconnected')[0]).toMatchObject({
+      code: CLIENT_CLOSED,
+      reason: 'the relay went silent',
+    });
     expect(h.of('warning').at(-1)?.detail).toBe('no word from the relay for 65 s');
     expect(h.of('disconnected')).toHaveLength(1);
   });
@@ -350,7 +356,7 @@ describe('reconnecting', () => {
     const connection = await h.admit();
     connection.receive({ type: ServerType.Error, data: { code: ErrorCode.NotInRoom, msg: '' } });
     await h.settle();
-    expect(connection.closedBy?.reason).toBe('rejoin');
+    expect(connection.closedBy?.reason).toBe('rejoining');
     expect(h.of('disconnected')).toHaveLength(1);
   });
 });

@@ -156,6 +156,12 @@ interface Step {
   drop(why: string): void;
 }
 
+/**
+ * The close code `disconnected` reports when the client itself gave up on a connection (a silent
+ * relay, a retry); on the wire such connections close normally (1000).
+ */
+export const CLIENT_CLOSED = 4000;
+
 /** Relayed frames carry sender fields on top of what a client may send; leave them room. */
 export const MAX_INCOMING_FRAME_BYTES = 4 * MAX_FRAME_BYTES;
 
@@ -615,9 +621,14 @@ export class Session {
     this.announcement = undefined;
   }
 
-  /** Closes this connection so the reconnect path opens a fresh one after a delay. */
+  /**
+   * Gives up on this connection and takes the reconnect path at once. The close is not waited
+   * for: a dead connection may take minutes to confirm it, and its late events are ignored.
+   */
   private recycle(reason: string): void {
+    const token = this.token;
     this.connection?.close(1000, reason);
+    this.onClose(token, { code: CLIENT_CLOSED, reason });
   }
 
   private giveUpOnConnection(): void {
@@ -630,7 +641,7 @@ export class Session {
       this.state === 'in-room'
         ? `the relay went silent for ${seconds} s`
         : `no answer from the relay within ${seconds} s`;
-    this.recycle('silent');
+    this.recycle('the relay went silent');
   }
 
   /** Any traffic proves the relay alive; silence past the limit means a dead connection. */
@@ -1003,7 +1014,7 @@ export class Session {
       if (code === ErrorCode.NotInRoom && this.state === 'in-room') {
         // The relay no longer counts us as a member: rejoin on a fresh connection.
         this.lastFailure = 'the relay no longer had us in the room';
-        this.recycle('rejoin');
+        this.recycle('rejoining');
         return;
       }
       if (code === ErrorCode.TransferRejected) this.files.rejected();
