@@ -2,6 +2,9 @@
  * The CLI as a real process (stdin/stdout pipes) against a real in-process relay: two CLIs
  * chatting, the scripting formats, end of input, the message length limit, passwords.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { importRoomKey, openMessage, parseShareCode, sealMessage } from '@hush/crypto';
 import { ClientType, ServerType } from '@hush/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +119,28 @@ describe('hush create / hush join', () => {
     const received = await alice.waitFor('stdout', /<bob> x+$/);
     expect(received.endsWith(` ${'x'.repeat(4000)}`)).toBe(true);
     expect(alice.lines.stdout.filter((l) => l.includes('<bob>'))).toHaveLength(1);
+  });
+
+  it('sends a file piped as /send before the end of input, and the other CLI saves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hush-chat-files-'));
+    try {
+      const alice = cli('create', '--name', 'alice', '--download-dir', join(dir, 'in'));
+      const bob = cli('join', await shareCodeOf(alice), '--name', 'bob');
+      await alice.waitFor('stdout', /^\* bob joined$/);
+      const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+      writeFileSync(join(dir, 'report.pdf'), data);
+      bob.write(`/send ${join(dir, 'report.pdf')}`);
+      bob.end();
+      expect(await bob.exit()).toBe(0);
+      await alice.waitFor(
+        'stdout',
+        /^\[\d\d:\d\d:\d\d\] #\d+ ✓ <bob> file "report\.pdf" \(68\.4 KB, application\/pdf\)$/,
+      );
+      await alice.waitFor('stdout', /^\* saved "report\.pdf" from bob to /);
+      expect(readFileSync(join(dir, 'in', 'report.pdf'))).toEqual(data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers /members on stdout', async () => {

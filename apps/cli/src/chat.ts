@@ -86,6 +86,8 @@ export async function runChat(config: ChatConfig, signals: Signals): Promise<num
   let gaveUp: SessionEnd | undefined;
   /** Received files still being written; the chat ends after them. */
   const saving = new Set<Promise<void>>();
+  /** Files `/send` is still reading; the end of input waits for them to be queued. */
+  const reading = new Set<Promise<void>>();
 
   const session = new Session({
     url: config.url,
@@ -183,6 +185,7 @@ export async function runChat(config: ChatConfig, signals: Signals): Promise<num
    */
   const quitAfterFlush = (): void => {
     flushing ??= (async () => {
+      while (reading.size > 0) await Promise.allSettled([...reading]);
       for (;;) {
         if (session.inRoom) {
           const drained = session.drained().then(() => 'drained' as const);
@@ -285,9 +288,12 @@ export async function runChat(config: ChatConfig, signals: Signals): Promise<num
           if (!result.ok) refusedReply(result.reason, parsed.ref);
           return;
         }
-        case 'send-file':
-          void sendFile(parsed.path);
+        case 'send-file': {
+          const read = sendFile(parsed.path);
+          reading.add(read);
+          void read.finally(() => reading.delete(read));
           return;
+        }
       }
     },
     typing: (active: boolean): void => session.setTyping(active),
