@@ -48,6 +48,13 @@ describe('error texts', () => {
     expect(describeEnd(end, ctx)).toMatch(/no longer exists/);
   });
 
+  it('explains a seat lost in a cluster recovery, and maps it to refused (4), not expired', () => {
+    const end = { kind: 'room-closed', reason: 'seat-lost' } as const;
+    expect(describeEnd(end, ctx)).toMatch(/gave our place in the room away/);
+    expect(exitCodeFor(end)).toBe(ExitCode.Refused);
+    expect(exitCodeFor({ kind: 'room-closed', reason: 'expired' })).toBe(ExitCode.RoomClosed);
+  });
+
   it('prints nothing for a normal leave', () => {
     expect(describeEnd({ kind: 'left' }, ctx)).toBeUndefined();
   });

@@ -82,15 +82,20 @@ export interface EndContext {
   canPrompt: boolean;
 }
 
+/** RoomClosed's reason when the relay gave our seat away during a cluster recovery. */
+const SEAT_LOST = 'seat-lost';
+
 /** The final words printed on stderr, or undefined for a normal exit. */
 export function describeEnd(end: SessionEnd, context: EndContext): string | undefined {
   switch (end.kind) {
     case 'left':
       return undefined;
     case 'room-closed':
-      return end.reason === 'expired'
-        ? 'The room has expired and was closed by the relay.'
-        : `The relay closed the room (${end.reason}).`;
+      if (end.reason === 'expired') return 'The room has expired and was closed by the relay.';
+      if (end.reason === SEAT_LOST) {
+        return 'The relay gave our place in the room away while it was cut off from its cluster (someone else took the nickname, or the last seat). Join again, under another name if need be.';
+      }
+      return `The relay closed the room (${end.reason}).`;
     case 'refused':
       if (end.code === Codes.WrongPassword && !context.passwordGiven) {
         return context.canPrompt
@@ -119,7 +124,7 @@ export function exitCodeFor(end: SessionEnd): ExitCode {
     case 'left':
       return ExitCode.Ok;
     case 'room-closed':
-      return ExitCode.RoomClosed;
+      return end.reason === SEAT_LOST ? ExitCode.Refused : ExitCode.RoomClosed;
     case 'refused':
       return end.code === Codes.RoomExpired ? ExitCode.RoomClosed : ExitCode.Refused;
     case 'unreachable':
