@@ -4,6 +4,7 @@
  * and the connection cap counts the address's connections on every replica.
  */
 import { ClientType, ErrorCode, ServerType } from '@hush/protocol';
+import { Redis } from 'ioredis';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unconfirmed } from '../../apps/relay/src/budgets/address-budgets.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { all, connect, join, metric, scrape, sleep, waitFor } from '../relay/helpers.js';
-import { clusterConfig } from '../support/cluster.js';
+import { clusterConfig, eventually } from '../support/cluster.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startTestRelay } from '../support/relay.js';
 import type { TestClient } from '../support/test-client.js';
@@ -128,7 +129,17 @@ describe('address budgets across replicas', () => {
       expect((await client.next(ServerType.Error)).data.code).toBe(ErrorCode.RoomNotFound);
       await client.close();
     }
-    // Replica b never saw this address fail; the room exists, yet it must refuse the join.
+    // The lock goes out with a's next sync (within BUDGET_SYNC_MS); then replica b, which never
+    // saw this address fail, must refuse its join to a room that exists.
+    const admin = new Redis(redis.url);
+    try {
+      await eventually(
+        'the lock in Redis',
+        async () => (await admin.pttl(`hush:{a:${guesser}}:lock`)) > 0,
+      );
+    } finally {
+      admin.disconnect();
+    }
     const elsewhere = await from(guesser, b);
     elsewhere.send({
       type: ClientType.JoinRoom,
