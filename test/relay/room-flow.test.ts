@@ -692,7 +692,7 @@ describe('embedded relay: negotiation', () => {
     });
   });
 
-  it('answers Hello with Welcome: the features granted (unknown ones dropped) and the limits in force', async () => {
+  it('answers Hello with Welcome: the features granted (unknown ones dropped), the limits and the liveness in force', async () => {
     const client = track(await connect(url));
     client.send({
       type: ClientType.Hello,
@@ -709,6 +709,8 @@ describe('embedded relay: negotiation', () => {
       chatPerWindow: 9,
       windowMs: 900,
       rates: { ...RATE_LIMITS, chat: { events: 9, windowMs: 900 } },
+      pingIntervalMs: HEARTBEAT.pingIntervalMs,
+      pongTimeoutMs: HEARTBEAT.pongTimeoutMs,
     });
   });
 

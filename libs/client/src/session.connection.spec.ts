@@ -329,6 +329,24 @@ describe('reconnecting', () => {
     });
   });
 
+  it('derives its silence limit from the liveness the relay announced in Welcome', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit(undefined, {
+      limits: { ...LIMITS, pingIntervalMs: 70_000, pongTimeoutMs: 90_000 },
+    });
+    // Past the default limit (25 s + 40 s), well inside the announced one (70 s + 90 s).
+    h.clock.advance(DEFAULT_POLICY.silenceLimitMs + 10_000);
+    await h.settle();
+    expect(connection.closedBy).toBeUndefined();
+    h.clock.advance(160_000 - DEFAULT_POLICY.silenceLimitMs - 10_000 - 1);
+    await h.settle();
+    expect(connection.closedBy).toBeUndefined();
+    h.clock.advance(1);
+    await h.settle();
+    expect(connection.closedBy).toEqual({ code: 1000, reason: 'the relay went silent' });
+  });
+
   it('treats a relay silent for a ping interval plus the pong timeout as gone', async () => {
     const h = await harness();
     h.session.start();

@@ -38,6 +38,7 @@ import {
   Feature,
   MAX_FRAME_BYTES,
   NoticeKind,
+  PONG_TIMEOUT_MS,
   PROTOCOL_VERSION,
   ServerType,
   decodeFrame,
@@ -633,7 +634,7 @@ export class Session {
 
   private giveUpOnConnection(): void {
     const seconds = Math.round(
-      (this.state === 'in-room' ? this.policy.silenceLimitMs : this.policy.connectTimeoutMs) / 1000,
+      (this.state === 'in-room' ? this.silenceLimitMs() : this.policy.connectTimeoutMs) / 1000,
     );
     if (this.state === 'in-room')
       this.emit({ type: 'warning', detail: `no word from the relay for ${seconds} s` });
@@ -647,7 +648,30 @@ export class Session {
   /** Any traffic proves the relay alive; silence past the limit means a dead connection. */
   private touch(): void {
     if (this.state !== 'in-room') return;
-    this.schedule('watchdog', this.policy.silenceLimitMs, () => this.giveUpOnConnection());
+    this.schedule('watchdog', this.silenceLimitMs(), () => this.giveUpOnConnection());
+  }
+
+  /**
+   * How long a rejoin retries E020/E002: our previous seat lasts until the relay's pong timeout
+   * drops it (announced in Welcome, else the default), plus the policy's margin.
+   */
+  private rejoinSeatGraceMs(): number {
+    const announced = this.limits?.pongTimeoutMs;
+    return announced === undefined
+      ? this.policy.rejoinSeatGraceMs
+      : announced + this.policy.rejoinSeatGraceMs - PONG_TIMEOUT_MS;
+  }
+
+  /**
+   * How long the relay may stay silent before this connection counts as dead: a ping interval
+   * plus the pong timeout the relay announced in Welcome (by then it has given up on us too), or
+   * the policy's value, made from the protocol defaults, for relays that announce none.
+   */
+  private silenceLimitMs(): number {
+    const { pingIntervalMs, pongTimeoutMs } = this.limits ?? {};
+    return pingIntervalMs !== undefined && pongTimeoutMs !== undefined
+      ? pingIntervalMs + pongTimeoutMs
+      : this.policy.silenceLimitMs;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1034,7 +1058,7 @@ export class Session {
     let retry = isTransientError(code);
     if (!retry && this.everJoined && isSeatError(code)) {
       this.seatTroubleSince ??= now;
-      retry = now - this.seatTroubleSince < this.policy.rejoinSeatGraceMs;
+      retry = now - this.seatTroubleSince < this.rejoinSeatGraceMs();
     }
     if (retry) {
       this.emit({ type: 'server-error', code, message: msg, retrying: true });

@@ -300,6 +300,13 @@ export interface ServerLimits {
    * chat budget; a client then assumes the defaults of `RATE_LIMITS`.
    */
   rates?: Partial<Record<RateKind, RateLimit>>;
+  /**
+   * Liveness: the relay pings every `pingIntervalMs` and drops a connection that sent no pong for
+   * `pongTimeoutMs`. Relays before these fields used the defaults, `PING_INTERVAL_MS` and
+   * `PONG_TIMEOUT_MS`.
+   */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
 }
 
 export const NoticeKind = {

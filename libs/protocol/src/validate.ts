@@ -362,6 +362,8 @@ function rates(f: Fields): Partial<Record<L.RateKind, L.RateLimit>> {
 
 function serverLimits(f: Fields): ServerLimits {
   const announced = f.has('rates') ? rates(f.map('rates')) : undefined;
+  const pingIntervalMs = f.optionalUint('pingIntervalMs');
+  const pongTimeoutMs = f.optionalUint('pongTimeoutMs');
   return {
     maxFrameBytes: f.uint('maxFrameBytes'),
     maxRoomMembers: f.uint('maxRoomMembers'),
@@ -370,6 +372,8 @@ function serverLimits(f: Fields): ServerLimits {
     chatPerWindow: f.uint('chatPerWindow'),
     windowMs: f.uint('windowMs'),
     ...(announced === undefined ? {} : { rates: announced }),
+    ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }),
+    ...(pongTimeoutMs === undefined ? {} : { pongTimeoutMs }),
   };
 }
 

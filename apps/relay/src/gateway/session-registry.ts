@@ -221,6 +221,8 @@ export class SessionRegistry {
         chatPerWindow: limits.rate.chat.events,
         windowMs: limits.rate.chat.windowMs,
         rates: { ...limits.rate },
+        pingIntervalMs: deps.config.heartbeat.pingIntervalMs,
+        pongTimeoutMs: deps.config.heartbeat.pongTimeoutMs,
       },
       coalesce: (raw) => coalescer.add(raw),
     };
