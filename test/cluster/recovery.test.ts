@@ -13,11 +13,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import {
+  type ReplicaProcess,
   clusterConfig,
   eventually,
   httpStatus,
+  readyStatus,
   spawnReplica,
-  type ReplicaProcess,
 } from '../support/cluster.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startTestRelay } from '../support/relay.js';
@@ -297,8 +298,8 @@ describe('Redis losing everything while new joins race in', () => {
       await eventually(
         'b and c to be ready again',
         async () =>
-          (await Promise.all([b, c].map((relay) => httpStatus(relay.url, '/readyz')))).every(
-            (status) => status === 200,
+          (await Promise.all([b, c].map((relay) => readyStatus(relay.url)))).every(
+            (status) => status === 'ready',
           ),
         20_000,
       );

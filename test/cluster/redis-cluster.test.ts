@@ -6,7 +6,7 @@ import { ClientType, ServerType } from '@hush/protocol';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
-import { clusterConfig, eventually, httpStatus } from '../support/cluster.js';
+import { clusterConfig, eventually, readyStatus } from '../support/cluster.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startTestRelay } from '../support/relay.js';
 import { createRoom, joinRoom, type TestClient } from '../support/test-client.js';
@@ -35,8 +35,8 @@ async function pair(sharded: boolean, keyPrefix: string): Promise<[RunningRelay,
   const started = await Promise.all([startTestRelay(config), startTestRelay(config)]);
   relays.push(...started);
   await eventually('both replicas ready', async () =>
-    (await Promise.all(started.map((relay) => httpStatus(relay.url, '/readyz')))).every(
-      (status) => status === 200,
+    (await Promise.all(started.map((relay) => readyStatus(relay.url)))).every(
+      (status) => status === 'ready',
     ),
   );
   return started;
@@ -85,8 +85,8 @@ describe('Redis Cluster with sharded pub/sub', () => {
     await eventually(
       'both replicas ready again',
       async () =>
-        (await Promise.all([a, b].map((relay) => httpStatus(relay.url, '/readyz')))).every(
-          (status) => status === 200,
+        (await Promise.all([a, b].map((relay) => readyStatus(relay.url)))).every(
+          (status) => status === 'ready',
         ),
       30_000,
     );

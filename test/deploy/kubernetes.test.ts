@@ -115,6 +115,7 @@ interface Pdb extends Manifest {
     selector: { matchLabels: Record<string, string> };
     minAvailable?: number | string;
     maxUnavailable?: number | string;
+    unhealthyPodEvictionPolicy?: string;
   };
 }
 interface IngressBackend {
@@ -261,7 +262,11 @@ function release(directory: string) {
   };
 }
 
-const KUSTOMIZATIONS = ['k8s', 'k8s/overlays/production'] as const;
+const KUSTOMIZATIONS = [
+  'k8s',
+  'k8s/overlays/production',
+  'k8s/overlays/autoscale-connections',
+] as const;
 
 describe('kubectl kustomize', () => {
   it.each(KUSTOMIZATIONS)('renders %s', (directory) => {
@@ -358,23 +363,27 @@ describe.each(KUSTOMIZATIONS)('%s', (directory) => {
     expect(Number(metricsPort ?? 9464)).toBe(port);
   });
 
-  it('sleeps in preStop as long as the drain delay, and grants the drain its whole timeout', () => {
+  it('waits for endpoint removal in preStop instead of a drain delay, and grants the drain window its whole timeout', () => {
     const sleep = preStopSeconds(container);
-    const drainDelayMs = Number(r.env('HUSH_DRAIN_DELAY_MS')?.value);
+    const drainDelayMs = Number(r.env('HUSH_DRAIN_DELAY_MS')?.value ?? 0);
+    const drainWindowMs = Number(r.env('HUSH_DRAIN_WINDOW_MS')?.value);
     const shutdownTimeoutMs = Number(r.env('HUSH_SHUTDOWN_TIMEOUT_MS')?.value);
     expect(sleep).toBeGreaterThan(0);
-    expect(sleep * 1000).toBe(drainDelayMs);
-    expect(shutdownTimeoutMs).toBeGreaterThan(drainDelayMs);
+    // The two pauses would add up: the preStop sleep is the one.
+    expect(drainDelayMs).toBe(0);
+    expect(shutdownTimeoutMs).toBeGreaterThan(drainDelayMs + drainWindowMs);
     expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(sleep + shutdownTimeoutMs / 1000);
   });
 
-  it('gives the relay CPU and memory requests and limits, requests within limits', () => {
+  it('requests CPU and memory, limits memory, and sets no CPU limit on the one event loop', () => {
     const { requests, limits } = container.resources ?? {};
     for (const resource of ['cpu', 'memory'] as const) {
       expect(requests?.[resource], `requests.${resource}`).toBeDefined();
-      expect(limits?.[resource], `limits.${resource}`).toBeDefined();
-      expect(quantity(requests?.[resource])).toBeLessThanOrEqual(quantity(limits?.[resource]));
     }
+    expect(limits?.memory).toBeDefined();
+    expect(quantity(requests?.memory)).toBeLessThanOrEqual(quantity(limits?.memory));
+    expect(limits?.cpu).toBeUndefined();
+    expect(quantity(requests?.cpu)).toBeLessThanOrEqual(1);
   });
 
   it('runs the relay as non-root, read-only, without privilege escalation or capabilities', () => {
@@ -437,9 +446,10 @@ describe.each(KUSTOMIZATIONS)('%s', (directory) => {
     );
   });
 
-  it('limits voluntary disruptions of the relay pods (policy/v1)', () => {
+  it('limits voluntary disruptions of the relay pods (policy/v1), never blocking on unready ones', () => {
     const pdb = only<Pdb>('PodDisruptionBudget');
     expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
     expect(selects(pdb.spec.selector.matchLabels, podLabels)).toBe(true);
     expect(pdb.spec.maxUnavailable ?? pdb.spec.minAvailable).toBeDefined();
     if (typeof pdb.spec.minAvailable === 'number') {

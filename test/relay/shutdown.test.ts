@@ -128,6 +128,36 @@ describe('graceful shutdown of the built relay', () => {
     },
   );
 
+  it('spreads its closes over the drain window and gives each client a reconnect hint of its own', async () => {
+    const window = 2000;
+    const relay = await start({
+      HUSH_SHUTDOWN_TIMEOUT_MS: '6000',
+      HUSH_DRAIN_WINDOW_MS: String(window),
+    });
+    const clients = await Promise.all(
+      Array.from({ length: 30 }, () => connect(relay.url, { features: ['notices'] })),
+    );
+    relay.child.kill('SIGTERM');
+    const closedAt = await Promise.all(
+      clients.map(async (client) => {
+        expect((await closedWithin(client, 6000)).code).toBe(1001);
+        return Date.now();
+      }),
+    );
+    const hints = await Promise.all(
+      clients.map(async (client) => (await client.next(ServerType.Notice, 0)).data.retryAfterMs),
+    );
+    // Closes come in batches across the first half of the window, not all at once.
+    expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThanOrEqual(window / 4);
+    // Each client comes back at its own moment within the second half.
+    expect(new Set(hints).size).toBeGreaterThan(20);
+    for (const hint of hints) {
+      expect(hint).toBeGreaterThanOrEqual(0);
+      expect(hint).toBeLessThanOrEqual(window / 2);
+    }
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('exits within the shutdown timeout even when a client never completes the closing handshake', async () => {
     const relay = await start({ HUSH_SHUTDOWN_TIMEOUT_MS: '1500' });
     const stubborn = await connect(relay.url);

@@ -77,6 +77,19 @@ export const PROCESS_TEST_ENV: Readonly<Record<string, string>> = {
   HUSH_ADDRESS_RATE_INVALID: '1000000/1000',
 };
 
+/**
+ * The readiness status of a relay (`ready`, `degraded`, `unavailable`), or `none` when it does
+ * not answer. `/readyz` is 200 while degraded, so "recovered" needs the status, not the code.
+ */
+export async function readyStatus(baseUrl: string): Promise<string> {
+  try {
+    const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return ((await response.json()) as { status: string }).status;
+  } catch {
+    return 'none';
+  }
+}
+
 const MAIN = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url));
 
 export interface ReplicaProcess {

@@ -12,9 +12,15 @@ import { RoomDirectory } from './rooms/room-directory.js';
 import { memberColor } from './rooms/member-color.js';
 import { ClientIpResolver } from './security/client-ip.js';
 
-/** Readiness: false while draining, or while the cluster backend is unreachable. */
+/**
+ * Readiness. A replica is ready once its cluster backend has answered, and stays ready through a
+ * later outage of it (`degraded`): every replica shares that outage, and failing all of them would
+ * take the page and the WebSocket endpoint down, while the relay can still answer and tell clients
+ * to retry (E024). It is not ready while draining, or before the backend first answered.
+ */
 export interface Readiness {
   ready: boolean;
+  status: 'ready' | 'degraded' | 'unavailable';
   reasons: string[];
 }
 
@@ -30,6 +36,8 @@ export class RelayCore {
   readonly budgets: AddressBudgets;
   readonly admission: ConnectionAdmission;
   private draining = false;
+  /** Set once the cluster backend was first seen healthy (always, in embedded mode). */
+  private backendAnswered = false;
 
   constructor(
     readonly config: RelayConfig,
@@ -80,23 +88,28 @@ export class RelayCore {
 
   readiness(): Readiness {
     const reasons = this.backendHealth().flatMap((h) => (h.ok ? [] : [h.reason]));
+    if (reasons.length === 0) this.backendAnswered = true;
     if (this.draining) reasons.unshift('draining');
-    return { ready: reasons.length === 0, reasons };
+    const ready = !this.draining && this.backendAnswered;
+    const status = !ready ? 'unavailable' : reasons.length === 0 ? 'ready' : 'degraded';
+    return { ready, status, reasons };
   }
 
   /**
    * Graceful drain: readiness fails first, then (after `drainDelayMs`, for load balancers to
-   * notice) every client is closed with 1001, then this replica's cluster state is removed.
-   * Bounded by `shutdownTimeoutMs` overall.
+   * notice) every client is closed with 1001, spread over `drainWindowMs` with a reconnect hint of
+   * its own, then this replica's cluster state is removed. Bounded by `shutdownTimeoutMs` overall.
    */
   async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    const { drainDelayMs, shutdownTimeoutMs } = this.config.server;
+    const { drainDelayMs, drainWindowMs, shutdownTimeoutMs } = this.config.server;
     const deadline = Date.now() + shutdownTimeoutMs;
     this.logger.info({ connections: this.sessions.size }, 'draining');
     await sleep(Math.min(drainDelayMs, shutdownTimeoutMs / 2));
-    this.sessions.drain(1000);
+    // The window never outlasts the shutdown bound: what is left of it, less a margin for closes.
+    const window = Math.min(drainWindowMs, Math.max(0, deadline - Date.now() - 2000));
+    await this.sessions.drain(window);
     const left = await this.sessions.waitUntilEmpty(Math.max(0, deadline - Date.now() - 1000));
     if (left > 0) {
       this.logger.warn({ left }, 'terminating connections that did not close in time');

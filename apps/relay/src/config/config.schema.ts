@@ -46,6 +46,12 @@ export interface RelayConfig {
     shutdownTimeoutMs: number;
     /** Time between readiness turning false and closing sockets, so load balancers catch up. */
     drainDelayMs: number;
+    /**
+     * Clients are closed over the first half of this window and told to come back at a random
+     * moment within the second, so the other replicas take them back gradually. Cut short to fit
+     * `shutdownTimeoutMs` after `drainDelayMs`.
+     */
+    drainWindowMs: number;
     /** A connection that has not sent complete request headers by then is closed. */
     headerTimeoutMs: number;
   };
@@ -118,6 +124,7 @@ export const ENV_BINDINGS: readonly { path: string; env: string; kind: EnvKind }
   { path: 'server.webRoot', env: 'HUSH_WEB_ROOT', kind: 'string' },
   { path: 'server.shutdownTimeoutMs', env: 'HUSH_SHUTDOWN_TIMEOUT_MS', kind: 'integer' },
   { path: 'server.drainDelayMs', env: 'HUSH_DRAIN_DELAY_MS', kind: 'integer' },
+  { path: 'server.drainWindowMs', env: 'HUSH_DRAIN_WINDOW_MS', kind: 'integer' },
   { path: 'server.headerTimeoutMs', env: 'HUSH_HEADER_TIMEOUT_MS', kind: 'integer' },
   { path: 'metrics.port', env: 'HUSH_METRICS_PORT', kind: 'integer' },
   { path: 'metrics.host', env: 'HUSH_METRICS_HOST', kind: 'string' },
@@ -178,6 +185,7 @@ export const CONFIG_DEFAULTS: DeepPartial<RelayConfig> = {
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
     drainDelayMs: 0,
+    drainWindowMs: 6_000,
     headerTimeoutMs: 5_000,
   },
   metrics: { port: 9464 },
@@ -341,6 +349,7 @@ const serverSchema = section({
   webRoot: nonEmptyString('a directory path').optional(),
   shutdownTimeoutMs: duration(1),
   drainDelayMs: duration(0),
+  drainWindowMs: duration(0),
   headerTimeoutMs: integer(100, 60_000),
 });
 

@@ -24,6 +24,9 @@ import type { RateLimit } from '../security/rate-limiter.js';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
 
+/** Batches in which a drain closes its connections (bounded concurrency of reconnects). */
+export const DRAIN_STEPS = 50;
+
 /** How long a join may wait on the presence store before the client is told to retry. */
 const ADMISSION_TIMEOUT_MS = 10_000;
 
@@ -269,8 +272,24 @@ export class SessionRegistry {
   }
 
   /** Asks every connection to leave (1001, plus a reconnect hint where negotiated). */
-  drain(retryAfterMs: number): void {
-    for (const actor of this.sessions.values()) actor.send({ type: 'DRAIN', retryAfterMs });
+  /**
+   * Asks every connection to leave (1001, plus a reconnect hint where negotiated) without sending
+   * them all to the other replicas at once: closes are spread evenly over the first half of
+   * `windowMs`, in at most {@link DRAIN_STEPS} batches, and each connection is told to come back
+   * after its own random delay within the second half. Resolves once every close was asked for.
+   */
+  async drain(windowMs: number, random: () => number = Math.random): Promise<void> {
+    const actors = [...this.sessions.values()];
+    const closeSpan = windowMs / 2;
+    const steps = Math.max(1, Math.min(DRAIN_STEPS, actors.length));
+    const batch = Math.ceil(actors.length / steps);
+    for (let step = 0; step < steps; step++) {
+      if (step > 0) await new Promise((resolve) => setTimeout(resolve, closeSpan / steps));
+      for (const actor of actors.slice(step * batch, (step + 1) * batch)) {
+        const retryAfterMs = Math.round(random() * closeSpan);
+        if (actor.getSnapshot().status === 'active') actor.send({ type: 'DRAIN', retryAfterMs });
+      }
+    }
   }
 
   /** Resolves once every socket has closed, or after `timeoutMs`; returns how many remain. */

@@ -13,11 +13,14 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 503 while draining or while the cluster backend is unreachable; the body says which. */
+  /**
+   * 200 when ready, also while the cluster backend is unreachable (status `degraded`, with the
+   * reasons); 503 while draining and before the backend first answered. See `Readiness`.
+   */
   @Get('readyz')
   readyz(@Res({ passthrough: true }) response: Response) {
-    const { ready, reasons } = this.core.readiness();
+    const { ready, status, reasons } = this.core.readiness();
     response.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'unavailable', reasons };
+    return { status, reasons };
   }
 }
