@@ -16,7 +16,6 @@ import {
   type ReplicaProcess,
   clusterConfig,
   eventually,
-  httpStatus,
   readyStatus,
   spawnReplica,
 } from '../support/cluster.js';

@@ -133,6 +133,16 @@ export class Renderer {
         return [this.out(this.notice(`${this.name(event.member)} joined`))];
       case 'member-left':
         return [this.out(this.notice(`${this.name(event.member)} left`))];
+      case 'gap':
+        return [
+          this.out(
+            this.notice(
+              event.missed === undefined
+                ? `messages from ${this.name(event.member)} may have been missed while reconnecting`
+                : `${event.missed} message${event.missed === 1 ? '' : 's'} from ${this.name(event.member)} ${event.missed === 1 ? 'was' : 'were'} missed`,
+            ),
+          ),
+        ];
       case 'message':
         return [...this.chatMessage(event.message), ...this.invalidWarning(event.message)];
       case 'sent':
@@ -460,6 +470,13 @@ export class Renderer {
       case 'member-joined':
       case 'member-left':
         return { type: event.type, t, member: event.member };
+      case 'gap':
+        return {
+          type: event.type,
+          t,
+          member: event.member,
+          ...(event.missed === undefined ? {} : { missed: event.missed }),
+        };
       case 'message':
       case 'sent': {
         const { message } = event;

@@ -127,6 +127,12 @@ export type SessionEvent =
       own: boolean;
     }
   | { type: 'typing'; member: Member; typing: boolean }
+  /**
+   * Messages from `member` that never reached us (while we reconnected, or lost between relay
+   * replicas): `missed` of them, or an unknown number when it cannot be counted (the member
+   * reconnected under a new id meanwhile). Needs a relay that grants the `gaps` feature.
+   */
+  | { type: 'gap'; member: Member; missed?: number }
   | { type: 'file-offered'; file: FileInfo }
   | { type: 'file-progress'; file: FileInfo; bytes: number }
   /** An incoming file arrived whole and checked. */

@@ -13,7 +13,7 @@ describe('negotiation and joining', () => {
     expect(connection.sent.slice(0, 2)).toEqual([
       {
         type: ClientType.Hello,
-        data: { version: 1, features: ['notices', 'self-id'], client: 'hush-test/1' },
+        data: { version: 1, features: ['notices', 'self-id', 'gaps'], client: 'hush-test/1' },
       },
       { type: ClientType.JoinRoom, data: { roomId: ROOM_ID, name: 'alice', password: '' } },
     ]);

@@ -200,6 +200,8 @@ export class Session {
   private passwordHash: string;
   private passwordPrompts = 0;
   private everJoined = false;
+  /** Member id → the last sequence number seen from it (feature `gaps`). */
+  private readonly sequences = new Map<string, number>();
   private welcomed = false;
   private helloRefused = false;
   private attempts = 0;
@@ -543,7 +545,7 @@ export class Session {
       type: ClientType.Hello,
       data: {
         version: PROTOCOL_VERSION,
-        features: [Feature.Notices, Feature.SelfId],
+        features: [Feature.Notices, Feature.SelfId, Feature.Gaps],
         client: this.options.client,
       },
     });
@@ -744,6 +746,8 @@ export class Session {
         return;
       case ServerType.MemberJoined:
         this.roster.set(message.data.id, message.data);
+        // A member who joins while we watch starts its sequence at 1: any lower gap is a loss.
+        this.sequences.set(message.data.id, 0);
         if (message.data.id !== this.selfId) {
           this.emit({ type: 'member-joined', member: message.data });
           // Late joiners cannot verify us without our key: say it again (coalesced, paced).
@@ -754,6 +758,7 @@ export class Session {
       case ServerType.MemberLeft: {
         const member = this.roster.get(message.data.id);
         this.roster.delete(message.data.id);
+        this.sequences.delete(message.data.id);
         this.stopTyping(message.data.id);
         this.files.memberLeft(message.data.id);
         if (member !== undefined && member.id !== this.selfId) {
@@ -843,23 +848,54 @@ export class Session {
     });
     if (rejoin) {
       // What changed while we were away, as if we had seen it happen.
+      const returned = new Set<string>();
       for (const member of before.values()) {
         if (member.id !== selfBefore && !this.roster.has(member.id)) {
           this.files.memberLeft(member.id);
+          this.sequences.delete(member.id);
           this.emit({ type: 'member-left', member });
         }
       }
       for (const member of this.roster.values()) {
         if (member.id !== this.selfId && !before.has(member.id)) {
           this.emit({ type: 'member-joined', member });
+          // New while we were away: its count started at 1, so its first number shows what we
+          // missed. If it is someone who was here before under another id, what it sent under
+          // that one after we lost it cannot be counted.
+          this.sequences.set(member.id, 0);
+          const key = nameKey(member.name);
+          if ([...before.values()].some((m) => m.id !== selfBefore && nameKey(m.name) === key)) {
+            returned.add(member.id);
+          }
         }
       }
+      for (const id of returned) {
+        const member = this.roster.get(id);
+        if (member !== undefined) this.emit({ type: 'gap', member });
+      }
+    } else {
+      // Who was here before us: their first number is where we start counting.
+      this.sequences.clear();
     }
     this.kick();
   }
 
+  /**
+   * Checks a sender's sequence number (feature `gaps`): a number that skips means messages we
+   * never got. Members who were in the room before us start at whatever they show first.
+   */
+  private checkSequence(from: Member, seq: number | undefined): void {
+    if (seq === undefined) return;
+    const last = this.sequences.get(from.id);
+    if (last !== undefined && seq > last + 1) {
+      this.emit({ type: 'gap', member: from, missed: seq - last - 1 });
+    }
+    this.sequences.set(from.id, Math.max(last ?? 0, seq));
+  }
+
   private async receiveMessage(data: RelayMessage['data']): Promise<void> {
     const from = this.sender(data.senderId, data.senderName);
+    this.checkSequence(from, data.seq);
     this.log.observeRelayTime(data.t, this.clock.now());
     let opened;
     try {
@@ -964,6 +1000,7 @@ export class Session {
 
   private async receiveReaction(data: RelayReaction['data']): Promise<void> {
     const from = this.sender(data.senderId, data.senderName);
+    this.checkSequence(from, data.seq);
     this.log.observeRelayTime(data.t, this.clock.now());
     let opened;
     try {

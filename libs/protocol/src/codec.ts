@@ -3,6 +3,7 @@ import type { ClientMessage, Message, ServerMessage } from './messages.js';
 import type { Result } from './errors.js';
 import { protocolError } from './errors.js';
 import { MAX_FRAME_BYTES } from './limits.js';
+import { ServerType } from './message-types.js';
 import { scanMessagePack } from './msgpack-scan.js';
 import type { ClientLimits } from './validate.js';
 import { parseClientMessage, parseServerMessage } from './validate.js';
@@ -96,4 +97,19 @@ export function decodeServerMessage(
 ): Result<ServerMessage> {
   const frame = decodeFrame(bytes, maxBytes);
   return frame.ok ? parseServerMessage(frame.value) : frame;
+}
+
+/**
+ * A RelayMessage or RelayReaction frame with the sender's sequence number added (feature
+ * `gaps`), made from the frame other members receive. A frame of any other type comes back as
+ * it is.
+ */
+export function withSequence(frame: Uint8Array, seq: number): Uint8Array {
+  const decoded = decodeServerMessage(frame);
+  if (!decoded.ok) return frame;
+  const message = decoded.value;
+  if (message.type !== ServerType.RelayMessage && message.type !== ServerType.RelayReaction) {
+    return frame;
+  }
+  return encode({ type: message.type, data: { ...message.data, seq } });
 }

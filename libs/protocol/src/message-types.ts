@@ -53,5 +53,10 @@ export const Feature = {
   Notices: 'notices',
   /** Receive your own member id in RoomJoined (`selfId`). */
   SelfId: 'self-id',
+  /**
+   * RelayMessage and RelayReaction carry `seq`, the sender's count of them since it joined, so a
+   * receiver can tell how many it missed (while it reconnected, or while the cluster lost them).
+   */
+  Gaps: 'gaps',
 } as const;
 export type Feature = (typeof Feature)[keyof typeof Feature];

@@ -207,9 +207,18 @@ export interface SenderFields {
   t: number;
 }
 
+/**
+ * With feature `gaps`: the sender's running count of its chat messages and reactions since it
+ * joined (1, 2, 3 …, one sequence per member id). A receiver that sees a number skip missed the
+ * ones in between. Never sent to clients that did not negotiate it.
+ */
+export interface Sequenced {
+  seq?: number;
+}
+
 export interface RelayMessage {
   type: typeof ServerType.RelayMessage;
-  data: SenderFields & { iv: Opaque; ciphertext: Opaque };
+  data: SenderFields & { iv: Opaque; ciphertext: Opaque } & Sequenced;
 }
 
 export interface MemberTyping {
@@ -244,7 +253,7 @@ export interface Ping {
 
 export interface RelayReaction {
   type: typeof ServerType.RelayReaction;
-  data: SenderFields & { iv: Opaque; ciphertext: Opaque };
+  data: SenderFields & { iv: Opaque; ciphertext: Opaque } & Sequenced;
 }
 
 export interface RelayFileMeta {

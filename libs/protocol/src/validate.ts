@@ -401,8 +401,13 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
     case ServerType.MemberLeft:
       return { type, data: { id: f.string('id', ID_MAX, 1) } };
     case ServerType.RelayMessage:
-    case ServerType.RelayReaction:
-      return { type, data: { ...sender(f), ...f.sealed(FRAME_BOUNDED) } };
+    case ServerType.RelayReaction: {
+      const seq = f.optionalUint('seq');
+      return {
+        type,
+        data: { ...sender(f), ...f.sealed(FRAME_BOUNDED), ...(seq === undefined ? {} : { seq }) },
+      };
+    }
     case ServerType.MemberTyping:
       return {
         type,

@@ -639,13 +639,14 @@ function expectEffects(
       ? [{ roomId: ROOM_ID, listener, answer: expect.anything() }]
       : [];
   const now = h.clock.now();
-  const published = (frame: unknown, exclude?: string) => ({
+  const published = (frame: unknown, exclude?: string, seq?: number) => ({
     roomId: ROOM_ID,
     envelope: {
       kind: 'broadcast',
       origin: 'replica-a',
       frame,
       ...(exclude === undefined ? {} : { exclude }),
+      ...(seq === undefined ? {} : { seq }),
     },
   });
 
@@ -791,10 +792,17 @@ function expectEffects(
               : relay.message.type === ClientType.SendFileMeta
                 ? { type: ServerType.RelayFileMeta, data: { ...from, ...data } }
                 : { type: ServerType.RelayFileComplete, data: { senderId: sender.id, ...data } };
+          // Chat messages count in their sender's sequence (feature gaps), carried beside the frame.
+          // The count lives on the member (mutable, shared by both snapshots); a focused test pins
+          // the numbering itself.
+          const seq =
+            relay.message.type === ClientType.SendMessage
+              ? after.context.members.get(sender.id)?.sent
+              : undefined;
           expectStep(d, {
             frames: Object.fromEntries(others(sender.id).map((n) => [n, [frame]])),
             effects: {
-              publishes: [published(frame, sender.id)],
+              publishes: [published(frame, sender.id, seq)],
               relayed: [relay.message.type === ClientType.SendMessage ? 'message' : 'file'],
             },
           });
@@ -1053,6 +1061,63 @@ describe('room machine: admission races', () => {
     expect(joined(members[0] as SpyMember)?.data).toMatchObject({ selfId: ids[0] });
     expect(joined(members[1] as SpyMember)?.data).not.toHaveProperty('selfId');
     expect(h.errors).toEqual([]);
+  });
+});
+
+describe('room machine: sequence numbers (feature gaps)', () => {
+  const chat = (ciphertext: string) => message(ClientType.SendMessage, { iv: 'iv', ciphertext });
+  const react = () => message(ClientType.SendReaction, { iv: 'iv', ciphertext: 'r' });
+
+  it("numbers each sender's messages and reactions for members that negotiated gaps, and nobody else", async () => {
+    const { h, members, ids } = await seated(['alice', 'bob', 'carol'], {
+      features: [[], [Feature.Gaps], []],
+    });
+    const [, bob, carol] = members as [SpyMember, SpyMember, SpyMember];
+    const [a, b] = ids as [string, string, string];
+    h.actor.send({ type: 'RELAY', memberId: a, message: chat('one') });
+    h.actor.send({ type: 'RELAY', memberId: a, message: react() });
+    h.actor.send({
+      type: 'RELAY',
+      memberId: a,
+      message: message(ClientType.Typing, { typing: true }),
+    });
+    h.actor.send({ type: 'RELAY', memberId: a, message: chat('two') });
+    h.actor.send({ type: 'RELAY', memberId: b, message: chat('from bob') });
+    await flush();
+    const seqs = (m: SpyMember) =>
+      m.frames.flatMap((f) =>
+        f.type === ServerType.RelayMessage || f.type === ServerType.RelayReaction
+          ? [`${f.data.senderId === a ? 'a' : 'b'}${String(f.data.seq)}`]
+          : [],
+      );
+    expect(seqs(bob)).toEqual(['a1', 'a2', 'a3']);
+    expect(seqs(carol)).toEqual(['aundefined', 'aundefined', 'aundefined', 'bundefined']);
+    // Other replicas get the number beside the one frame everyone else gets.
+    const envelopes = h.effects.publishes
+      .map((p) => p.envelope)
+      .filter((e) => e.kind === 'broadcast');
+    expect(envelopes.slice(-4).map((e) => (e.kind === 'broadcast' ? e.seq : 'other'))).toEqual([
+      2,
+      undefined,
+      3,
+      1,
+    ]);
+  });
+
+  it('adds the number to frames from other replicas for members that negotiated gaps only', async () => {
+    const { h, members } = await seated(['alice', 'bob'], { features: [[Feature.Gaps], []] });
+    const [alice, bob] = members as [SpyMember, SpyMember];
+    const frame = encode({
+      type: ServerType.RelayMessage,
+      data: { senderId: 'remote', senderName: 'zed', t: 1, iv: 'iv', ciphertext: 'c' },
+    });
+    h.actor.send({
+      type: 'REMOTE',
+      envelope: { kind: 'broadcast', origin: 'replica-b', frame, exclude: 'remote', seq: 7 },
+    });
+    await flush();
+    expect(alice.frames.at(-1)).toMatchObject({ type: ServerType.RelayMessage, data: { seq: 7 } });
+    expect(bob.frames.at(-1)?.data).not.toHaveProperty('seq');
   });
 });
 

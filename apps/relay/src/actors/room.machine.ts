@@ -10,7 +10,15 @@ import type {
   ServerMessage,
   Typing,
 } from '@hush/protocol';
-import { ClientType, encode, ErrorCode, Feature, NoticeKind, ServerType } from '@hush/protocol';
+import {
+  ClientType,
+  encode,
+  ErrorCode,
+  Feature,
+  NoticeKind,
+  ServerType,
+  withSequence,
+} from '@hush/protocol';
 import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { Envelope, EnvelopeListener, FanoutPort } from '../fanout/fanout.port.js';
 import type { PresencePort, RoomSnapshot, SeatLoss } from '../presence/presence.port.js';
@@ -56,6 +64,11 @@ export interface RoomIo {
 
 export interface LocalMember extends Member {
   link: MemberLink;
+  /**
+   * Chat messages and reactions this member sent since it joined: the `seq` of the last one
+   * (feature `gaps`). Counted here, on its replica, where every one of them passes first.
+   */
+  sent: number;
 }
 
 export interface JoinEvent {
@@ -121,10 +134,31 @@ const RELAY_KIND = {
   [ClientType.SendFileAck]: 'file',
 } as const satisfies Record<RelayedMessage['type'], RelayKind>;
 
-function deliverLocal(context: RoomContext, frame: Uint8Array, exclude?: string): void {
+/**
+ * Writes `frame` to every local member but `exclude`. Members that negotiated `gaps` get the
+ * sequenced variant instead, when there is one; it is encoded once, for the first who needs it.
+ */
+function deliverLocal(
+  context: RoomContext,
+  frame: Uint8Array,
+  exclude?: string,
+  seq?: number,
+): void {
+  let sequenced: Uint8Array | undefined;
   for (const member of context.members.values()) {
-    if (member.id !== exclude) member.link.deliver(frame);
+    if (member.id === exclude) continue;
+    if (seq !== undefined && member.link.features.has(Feature.Gaps)) {
+      sequenced ??= withSequence(frame, seq);
+      member.link.deliver(sequenced);
+    } else {
+      member.link.deliver(frame);
+    }
   }
+}
+
+/** Relayed messages that count in their sender's sequence (feature `gaps`). */
+function sequenced(message: RelayedMessage): boolean {
+  return message.type === ClientType.SendMessage || message.type === ClientType.SendReaction;
 }
 
 /** Sends `message` to every member of the room except `exclude`, here and on other replicas. */
@@ -332,7 +366,7 @@ export const roomMachine = setup({
     seat: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ADMITTED');
       const { join, member, snapshot } = event;
-      const local: LocalMember = { ...member, link: join.link };
+      const local: LocalMember = { ...member, link: join.link, sent: 0 };
       const settings = context.settings ?? {
         hasPassword: snapshot.hasPassword,
         ephemeral: snapshot.ephemeral,
@@ -407,8 +441,19 @@ export const roomMachine = setup({
           publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
         }
       } else {
-        deliverLocal(context, frame, sender.id);
-        publish(context, { kind: 'broadcast', origin, frame, exclude: sender.id }, sender.id);
+        const seq = sequenced(message) ? ++sender.sent : undefined;
+        deliverLocal(context, frame, sender.id, seq);
+        publish(
+          context,
+          {
+            kind: 'broadcast',
+            origin,
+            frame,
+            exclude: sender.id,
+            ...(seq === undefined ? {} : { seq }),
+          },
+          sender.id,
+        );
       }
       context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
     },
@@ -427,7 +472,7 @@ export const roomMachine = setup({
       assertEvent(event, 'REMOTE');
       const { envelope } = event;
       if (envelope.kind === 'broadcast') {
-        deliverLocal(context, envelope.frame, envelope.exclude);
+        deliverLocal(context, envelope.frame, envelope.exclude, envelope.seq);
       } else if (envelope.kind === 'to-members') {
         for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
       } else {

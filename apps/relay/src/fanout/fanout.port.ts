@@ -5,8 +5,11 @@ import type { BackendHealth } from '../presence/presence.port.js';
  * receiving replica writes the same bytes to each of its local members.
  */
 export type Envelope =
-  /** Deliver `frame` to every local member except `exclude`. */
-  | { kind: 'broadcast'; origin: string; frame: Uint8Array; exclude?: string }
+  /**
+   * Deliver `frame` to every local member except `exclude`; `seq` is the sender's sequence
+   * number, for members that negotiated `gaps` (the frame itself is the one everyone else gets).
+   */
+  | { kind: 'broadcast'; origin: string; frame: Uint8Array; exclude?: string; seq?: number }
   /** Deliver `frame` to the local member sending transfer `transferId`, if there is one. */
   | { kind: 'to-transfer-sender'; origin: string; frame: Uint8Array; transferId: string }
   /** Deliver `frame` to those of `memberIds` that are local members. */

@@ -25,10 +25,23 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { kind, origin, frame, exclude, transferId, memberIds } = value as Record<string, unknown>;
+  const { kind, origin, frame, exclude, transferId, memberIds, seq } = value as Record<
+    string,
+    unknown
+  >;
   if (typeof origin !== 'string' || !(frame instanceof Uint8Array)) return undefined;
-  if (kind === 'broadcast' && (exclude === undefined || typeof exclude === 'string')) {
-    return exclude === undefined ? { kind, origin, frame } : { kind, origin, frame, exclude };
+  if (
+    kind === 'broadcast' &&
+    (exclude === undefined || typeof exclude === 'string') &&
+    (seq === undefined || (typeof seq === 'number' && Number.isSafeInteger(seq)))
+  ) {
+    return {
+      kind,
+      origin,
+      frame,
+      ...(exclude === undefined ? {} : { exclude }),
+      ...(seq === undefined ? {} : { seq }),
+    };
   }
   if (kind === 'to-transfer-sender' && typeof transferId === 'string') {
     return { kind, origin, frame, transferId };

@@ -1,0 +1,93 @@
+import type { ServerMessage } from '@hush/protocol';
+import { ClientType, Feature, ServerType } from '@hush/protocol';
+import { describe, expect, it } from 'vitest';
+import { ALICE, BOB, CAROL, harness, peer } from './fixtures/session-harness.js';
+
+/** `message` with the sequence number a relay granting `gaps` puts on it. */
+function numbered(message: ServerMessage, seq: number): ServerMessage {
+  if (message.type !== ServerType.RelayMessage && message.type !== ServerType.RelayReaction) {
+    throw new Error('only messages and reactions are numbered');
+  }
+  return { ...message, data: { ...message.data, seq } } as ServerMessage;
+}
+
+describe('gap detection (feature gaps)', () => {
+  it('asks for the gaps feature in Hello', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit();
+    const [hello] = connection.sentOf(ClientType.Hello);
+    expect(hello?.data.features).toContain(Feature.Gaps);
+  });
+
+  it('starts counting a member who was there before us at its first number, then reports what skips', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    connection.receive(numbered(await bob.message({ text: 'five' }), 5));
+    connection.receive(numbered(await bob.message({ text: 'six' }), 6));
+    connection.receive(
+      numbered(await bob.reaction({ stableId: 'x:1', emoji: '👍', action: 'add' }), 7),
+    );
+    connection.receive(numbered(await bob.message({ text: 'ten' }), 10));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 2 }]);
+    expect(h.of('message').map((e) => e.message.text)).toEqual(['five', 'six', 'ten']);
+  });
+
+  it('counts from 1 for a member who joined while we watched', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE]);
+    connection.receive({ type: ServerType.MemberJoined, data: CAROL });
+    const carol = await peer(CAROL, h.key);
+    connection.receive(numbered(await carol.message({ text: 'third' }), 3));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: CAROL, missed: 2 }]);
+  });
+
+  it('counts what a member who stayed sent while we were reconnecting', async () => {
+    const h = await harness();
+    h.session.start();
+    const first = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    first.receive(numbered(await bob.message({ text: 'one' }), 1));
+    await h.settle();
+    first.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const second = await h.admit([ALICE, BOB]);
+    second.receive(numbered(await bob.message({ text: 'four' }), 4));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 2 }]);
+  });
+
+  it('says messages may have been missed from a member who came back under a new id meanwhile', async () => {
+    const h = await harness();
+    h.session.start();
+    await h.admit([ALICE, BOB]);
+    h.fake.last.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const bob2 = { ...BOB, id: 'm-bob-2' };
+    const second = await h.admit([ALICE, bob2]);
+    const bob = await peer(bob2, h.key);
+    second.receive(numbered(await bob.message({ text: 'second under the new id' }), 2));
+    await h.settle();
+    expect(h.of('gap')).toEqual([
+      { type: 'gap', member: bob2 },
+      { type: 'gap', member: bob2, missed: 1 },
+    ]);
+  });
+
+  it('reports nothing from a relay that numbers nothing (an Arthas server, an older relay)', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    for (const text of ['a', 'b', 'c']) connection.receive(await bob.message({ text }));
+    await h.settle();
+    expect(h.of('gap')).toEqual([]);
+  });
+});
