@@ -1,7 +1,15 @@
 import type { ServerMessage } from '@hush/protocol';
-import { ClientType, Feature, ServerType } from '@hush/protocol';
+import { ClientType, Feature, NoticeKind, ServerType } from '@hush/protocol';
 import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, CAROL, harness, peer } from './fixtures/session-harness.js';
+
+/** The notice a relay granting `gaps` sends a joiner: where members' sequences stand. */
+function standing(sequences: Record<string, number>): ServerMessage {
+  return {
+    type: ServerType.Notice,
+    data: { kind: NoticeKind.Sequences, msg: 'counts', sequences },
+  };
+}
 
 /** `message` with the sequence number a relay granting `gaps` puts on it. */
 function numbered(message: ServerMessage, seq: number): ServerMessage {
@@ -89,5 +97,55 @@ describe('gap detection (feature gaps)', () => {
     for (const text of ['a', 'b', 'c']) connection.receive(await bob.message({ text }));
     await h.settle();
     expect(h.of('gap')).toEqual([]);
+  });
+
+  it('counts at once, from where sequences stand as we rejoin, what a member who stayed sent meanwhile', async () => {
+    const h = await harness();
+    h.session.start();
+    const first = await h.admit([ALICE, BOB, CAROL]);
+    first.receive(standing({ [BOB.id]: 0, [CAROL.id]: 0 }));
+    const bob = await peer(BOB, h.key);
+    first.receive(numbered(await bob.message({ text: 'one' }), 1));
+    await h.settle();
+    first.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const second = await h.admit([ALICE, BOB, CAROL]);
+    second.receive(standing({ [BOB.id]: 3, [CAROL.id]: 2 }));
+    await h.settle();
+    expect(h.of('gap')).toEqual([
+      { type: 'gap', member: BOB, missed: 2 },
+      { type: 'gap', member: CAROL, missed: 2 },
+    ]);
+    second.receive(numbered(await bob.message({ text: 'four' }), 4));
+    const carol = await peer(CAROL, h.key);
+    second.receive(numbered(await carol.message({ text: 'three' }), 3));
+    await h.settle();
+    expect(h.of('gap')).toHaveLength(2);
+    expect(h.of('notice')).toEqual([]);
+  });
+
+  it('takes where sequences stand on a first join as the baseline, so the first number is checked', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    connection.receive(standing({ [BOB.id]: 7, 'm-gone': 4 }));
+    const bob = await peer(BOB, h.key);
+    connection.receive(numbered(await bob.message({ text: 'nine' }), 9));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 1 }]);
+  });
+
+  it('counts everything a member who joined while we were away sent before we were back', async () => {
+    const h = await harness();
+    h.session.start();
+    await h.admit([ALICE, BOB]);
+    h.fake.last.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const second = await h.admit([ALICE, BOB, CAROL]);
+    second.receive(standing({ [CAROL.id]: 2 }));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: CAROL, missed: 2 }]);
   });
 });

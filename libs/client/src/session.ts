@@ -782,6 +782,10 @@ export class Session {
         await this.onServerError(message.data.code, message.data.msg);
         return;
       case ServerType.Notice:
+        if (message.data.kind === NoticeKind.Sequences) {
+          this.adoptSequences(message.data.sequences ?? {});
+          return;
+        }
         if (message.data.kind === NoticeKind.Drain && message.data.retryAfterMs !== undefined) {
           this.retryHintMs = Math.round(
             message.data.retryAfterMs + this.random() * this.policy.drainJitterMs,
@@ -878,6 +882,20 @@ export class Session {
       this.sequences.clear();
     }
     this.kick();
+  }
+
+  /**
+   * Where members' sequences stood as we joined (feature `gaps`): more than we saw from one means
+   * messages we missed while we were away; for a member we had not seen yet it is where we start.
+   */
+  private adoptSequences(sequences: Record<string, number>): void {
+    for (const [id, seq] of Object.entries(sequences)) {
+      const member = this.roster.get(id);
+      if (member === undefined || id === this.selfId) continue;
+      const last = this.sequences.get(id);
+      if (last !== undefined && seq > last) this.emit({ type: 'gap', member, missed: seq - last });
+      this.sequences.set(id, Math.max(last ?? 0, seq));
+    }
   }
 
   /**

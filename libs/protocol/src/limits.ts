@@ -37,6 +37,9 @@ export const MAX_EPHEMERAL_SECONDS = 604_800;
 /** Default room capacity. */
 export const MAX_ROOM_MEMBERS = 50;
 
+/** The most members a relay may be configured to seat in one room. */
+export const ROOM_MEMBERS_CEILING = 10_000;
+
 /**
  * Bounds on opaque encrypted fields, in bytes of the binary form or characters of the string
  * form. Chat ciphertext, file metadata (which carries an image thumbnail in Arthas clients, ~40 KB

@@ -323,6 +323,11 @@ export const NoticeKind = {
   Drain: 'drain',
   /** The room expires at `expiresAt`. */
   Expiring: 'expiring',
+  /**
+   * Feature `gaps`: where members' sequences stand (`sequences`), sent to a member as it joins,
+   * so the first number it sees from each is already checked.
+   */
+  Sequences: 'sequences',
 } as const;
 export type NoticeKind = (typeof NoticeKind)[keyof typeof NoticeKind];
 
@@ -337,6 +342,8 @@ export interface Notice {
     retryAfterMs?: number;
     /** For `expiring`: when the room closes, unix seconds. */
     expiresAt?: number;
+    /** For `sequences`: member id → the `seq` of the last message or reaction it sent. */
+    sequences?: Record<string, number>;
   };
 }
 

@@ -360,6 +360,18 @@ function rates(f: Fields): Partial<Record<L.RateKind, L.RateLimit>> {
   return out;
 }
 
+/** Member id → sequence number, at most one entry per seat a room can have. */
+function sequenceMap(f: Fields): Record<string, number> {
+  const entries = f.keys(L.ROOM_MEMBERS_CEILING).map((id): [string, number] => {
+    if (id.length === 0 || id.length > ID_MAX) {
+      throw new FieldError('bad_field', '"sequences" has a key that is not a member id');
+    }
+    return [id, f.uint(id)];
+  });
+  // Own properties even for a key like "__proto__".
+  return Object.fromEntries(entries);
+}
+
 function serverLimits(f: Fields): ServerLimits {
   const announced = f.has('rates') ? rates(f.map('rates')) : undefined;
   const pingIntervalMs = f.optionalUint('pingIntervalMs');
@@ -473,6 +485,7 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
       if (!isNoticeKind(kind)) throw new FieldError('bad_field', '"kind" is not a known notice');
       const retryAfterMs = f.optionalUint('retryAfterMs');
       const expiresAt = f.optionalUint('expiresAt');
+      const sequences = f.has('sequences') ? sequenceMap(f.map('sequences')) : undefined;
       return {
         type,
         data: {
@@ -480,6 +493,7 @@ function serverData(type: ServerMessage['type'], f: Fields): ServerMessage {
           msg: f.string('msg', L.MAX_ERROR_MESSAGE_LENGTH),
           ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
+          ...(sequences === undefined ? {} : { sequences }),
         },
       };
     }

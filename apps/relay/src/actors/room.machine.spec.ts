@@ -11,6 +11,7 @@ import {
   ClientType,
   ErrorCode,
   Feature,
+  NoticeKind,
   ServerType,
   decodeServerMessage,
   encode,
@@ -1118,6 +1119,74 @@ describe('room machine: sequence numbers (feature gaps)', () => {
     await flush();
     expect(alice.frames.at(-1)).toMatchObject({ type: ServerType.RelayMessage, data: { seq: 7 } });
     expect(bob.frames.at(-1)?.data).not.toHaveProperty('seq');
+  });
+});
+
+describe('room machine: where sequences stand (feature gaps)', () => {
+  const chat = () => message(ClientType.SendMessage, { iv: 'iv', ciphertext: 'c' });
+  const notices = (m: SpyMember) =>
+    m.frames.flatMap((f) =>
+      f.type === ServerType.Notice && f.data.kind === NoticeKind.Sequences
+        ? [f.data.sequences]
+        : [],
+    );
+
+  it('tells a joiner with gaps, right after RoomJoined, what each member here has sent, zeros too', async () => {
+    const { h, ids } = await seated(['alice', 'bob']);
+    const [a, b] = ids as [string, string];
+    h.actor.send({ type: 'RELAY', memberId: a, message: chat() });
+    h.actor.send({ type: 'RELAY', memberId: a, message: chat() });
+    const carol = spyMember('carol', [Feature.Gaps]);
+    h.join(carol, joinRequest('carol'));
+    await flush();
+    const admission = await h.admit('seat');
+    expect(types(carol)).toEqual([ServerType.RoomJoined, ServerType.Notice]);
+    expect(notices(carol)).toEqual([{ [a]: 2, [b]: 0 }]);
+    // Other replicas are asked to say the same of their members, in the MemberJoined envelope.
+    expect(h.effects.publishes.at(-1)?.envelope).toMatchObject({
+      kind: 'broadcast',
+      exclude: admission.member.id,
+      sequencesFor: admission.member.id,
+    });
+  });
+
+  it('asks nothing for a joiner without gaps, and tells it nothing', async () => {
+    const { h, members } = await seated(['alice', 'bob'], { features: [[Feature.Gaps], []] });
+    const [, bob] = members as [SpyMember, SpyMember];
+    expect(types(bob)).toEqual([ServerType.RoomJoined]);
+    expect(h.effects.publishes.at(-1)?.envelope).not.toHaveProperty('sequencesFor');
+  });
+
+  it("answers another replica's joiner with its own members' sequences, after their messages", async () => {
+    const { h, ids } = await seated(['alice']);
+    const [a] = ids as [string];
+    h.actor.send({ type: 'RELAY', memberId: a, message: chat() });
+    await flush();
+    const joined = encode({
+      type: ServerType.MemberJoined,
+      data: { id: 'far-away', name: 'zed', color: '#112233' },
+    });
+    h.actor.send({
+      type: 'REMOTE',
+      envelope: {
+        kind: 'broadcast',
+        origin: 'replica-b',
+        frame: joined,
+        exclude: 'far-away',
+        sequencesFor: 'far-away',
+      },
+    });
+    await flush();
+    const [relayed, answer] = h.effects.publishes.slice(-2).map((p) => p.envelope);
+    expect(relayed).toMatchObject({ kind: 'broadcast', seq: 1 });
+    expect(answer).toMatchObject({ kind: 'to-members', memberIds: ['far-away'] });
+    expect(decodeServerMessage(answer!.frame)).toEqual({
+      ok: true,
+      value: {
+        type: ServerType.Notice,
+        data: { kind: NoticeKind.Sequences, msg: expect.any(String), sequences: { [a]: 1 } },
+      },
+    });
   });
 });
 

@@ -161,8 +161,35 @@ function sequenced(message: RelayedMessage): boolean {
   return message.type === ClientType.SendMessage || message.type === ClientType.SendReaction;
 }
 
-/** Sends `message` to every member of the room except `exclude`, here and on other replicas. */
-function broadcast(context: RoomContext, message: ServerMessage, exclude?: string): void {
+/**
+ * Where this replica's members' sequences stand, zeros included (a baseline for later), as a
+ * notice for a member that joined with `gaps`; undefined when the joiner is the only one here.
+ */
+function sequencesNotice(context: RoomContext, joiner: string): Uint8Array | undefined {
+  const sequences: Record<string, number> = {};
+  let any = false;
+  for (const member of context.members.values()) {
+    if (member.id === joiner) continue;
+    sequences[member.id] = member.sent;
+    any = true;
+  }
+  if (!any) return undefined;
+  return encode({
+    type: ServerType.Notice,
+    data: { kind: NoticeKind.Sequences, msg: 'where members’ message counts stand', sequences },
+  });
+}
+
+/**
+ * Sends `message` to every member of the room except `exclude`, here and on other replicas.
+ * With `sequencesFor`, other replicas answer that member with their members' sequences.
+ */
+function broadcast(
+  context: RoomContext,
+  message: ServerMessage,
+  exclude?: string,
+  sequencesFor?: string,
+): void {
   const frame = encode(message);
   deliverLocal(context, frame, exclude);
   publish(
@@ -172,6 +199,7 @@ function broadcast(context: RoomContext, message: ServerMessage, exclude?: strin
       origin: context.io.fanout.replicaId,
       frame,
       ...(exclude === undefined ? {} : { exclude }),
+      ...(sequencesFor === undefined ? {} : { sequencesFor }),
     },
     exclude,
   );
@@ -405,7 +433,17 @@ export const roomMachine = setup({
             },
           }),
         );
-        broadcast(context, { type: ServerType.MemberJoined, data: member }, member.id);
+        const gaps = local.link.features.has(Feature.Gaps);
+        if (gaps) {
+          const notice = sequencesNotice(context, member.id);
+          if (notice !== undefined) local.link.deliver(notice);
+        }
+        broadcast(
+          context,
+          { type: ServerType.MemberJoined, data: member },
+          member.id,
+          gaps ? member.id : undefined,
+        );
       });
     }),
     /** Gives back a seat whose connection went away while the presence store admitted it. */
@@ -473,6 +511,19 @@ export const roomMachine = setup({
       const { envelope } = event;
       if (envelope.kind === 'broadcast') {
         deliverLocal(context, envelope.frame, envelope.exclude, envelope.seq);
+        if (envelope.sequencesFor !== undefined) {
+          // Published after every frame of ours it counts, on the same channel: it arrives last.
+          const frame = sequencesNotice(context, envelope.sequencesFor);
+          if (frame !== undefined) {
+            const origin = context.io.fanout.replicaId;
+            publish(context, {
+              kind: 'to-members',
+              origin,
+              frame,
+              memberIds: [envelope.sequencesFor],
+            });
+          }
+        }
       } else if (envelope.kind === 'to-members') {
         for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
       } else {

@@ -5,6 +5,7 @@ import {
   MAX_EXPIRY_SECONDS,
   MAX_FRAME_BYTES,
   MAX_ROOM_MEMBERS,
+  ROOM_MEMBERS_CEILING,
   NAME_MAX_CODE_POINTS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
@@ -405,7 +406,7 @@ const redisSchema = section({
 
 const limitsSchema = section({
   maxFrameBytes: integer(KIB, 16 * MIB),
-  maxRoomMembers: integer(1, 10_000),
+  maxRoomMembers: integer(1, ROOM_MEMBERS_CEILING),
   nameMaxCodePoints: integer(1, 64),
   maxExpirySeconds: integer(1, MAX_EXPIRY_SECONDS),
   maxConnectionsPerIp: integer(0, 1_000_000),

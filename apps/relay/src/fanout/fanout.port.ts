@@ -8,8 +8,17 @@ export type Envelope =
   /**
    * Deliver `frame` to every local member except `exclude`; `seq` is the sender's sequence
    * number, for members that negotiated `gaps` (the frame itself is the one everyone else gets).
+   * `sequencesFor` names a member that just joined and negotiated `gaps`: a replica whose members
+   * have sent anything tells it where their sequences stand.
    */
-  | { kind: 'broadcast'; origin: string; frame: Uint8Array; exclude?: string; seq?: number }
+  | {
+      kind: 'broadcast';
+      origin: string;
+      frame: Uint8Array;
+      exclude?: string;
+      seq?: number;
+      sequencesFor?: string;
+    }
   /** Deliver `frame` to the local member sending transfer `transferId`, if there is one. */
   | { kind: 'to-transfer-sender'; origin: string; frame: Uint8Array; transferId: string }
   /** Deliver `frame` to those of `memberIds` that are local members. */

@@ -25,15 +25,14 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { kind, origin, frame, exclude, transferId, memberIds, seq } = value as Record<
-    string,
-    unknown
-  >;
+  const { kind, origin, frame, exclude, transferId, memberIds, seq, sequencesFor } =
+    value as Record<string, unknown>;
   if (typeof origin !== 'string' || !(frame instanceof Uint8Array)) return undefined;
   if (
     kind === 'broadcast' &&
     (exclude === undefined || typeof exclude === 'string') &&
-    (seq === undefined || (typeof seq === 'number' && Number.isSafeInteger(seq)))
+    (seq === undefined || (typeof seq === 'number' && Number.isSafeInteger(seq))) &&
+    (sequencesFor === undefined || typeof sequencesFor === 'string')
   ) {
     return {
       kind,
@@ -41,6 +40,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
       frame,
       ...(exclude === undefined ? {} : { exclude }),
       ...(seq === undefined ? {} : { seq }),
+      ...(sequencesFor === undefined ? {} : { sequencesFor }),
     };
   }
   if (kind === 'to-transfer-sender' && typeof transferId === 'string') {

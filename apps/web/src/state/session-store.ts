@@ -661,6 +661,8 @@ export class Session {
           0,
         );
         return;
+      case NoticeKind.Sequences: // only for `gaps`, which this store does not ask for
+        return;
       default:
         return assertNever(data.kind);
     }
