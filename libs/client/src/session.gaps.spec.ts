@@ -148,4 +148,18 @@ describe('gap detection (feature gaps)', () => {
     await h.settle();
     expect(h.of('gap')).toEqual([{ type: 'gap', member: CAROL, missed: 2 }]);
   });
+
+  it('takes a MemberJoined for someone already in the roster as no news, and keeps its count', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    connection.receive(numbered(await bob.message({ text: 'four' }), 4));
+    // Our RoomJoined was read after Bob joined; his MemberJoined reaches us after it.
+    connection.receive({ type: ServerType.MemberJoined, data: BOB });
+    connection.receive(numbered(await bob.message({ text: 'five' }), 5));
+    await h.settle();
+    expect(h.of('member-joined')).toEqual([]);
+    expect(h.of('gap')).toEqual([]);
+  });
 });

@@ -745,6 +745,8 @@ export class Session {
         this.joined(message.data);
         return;
       case ServerType.MemberJoined:
+        // Already in our roster: our RoomJoined was read after this join; it is not news.
+        if (this.roster.has(message.data.id)) return;
         this.roster.set(message.data.id, message.data);
         // A member who joins while we watch starts its sequence at 1: any lower gap is a loss.
         this.sequences.set(message.data.id, 0);

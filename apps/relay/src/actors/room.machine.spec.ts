@@ -252,15 +252,22 @@ function harness() {
       if (admission === undefined) throw new Error('no admission in flight');
       return admission;
     },
-    /** Answers the oldest unanswered admission. */
-    async admit(outcome: 'seat' | Error) {
+    /**
+     * Answers the oldest unanswered admission. The snapshot's other members are the room's local
+     * members now, unless `others` says who the presence store saw when it read them.
+     */
+    async admit(outcome: 'seat' | Error, others?: Member[]) {
       const admission = spy.effects.admissions[answered++];
       if (admission === undefined) throw new Error('no admission in flight');
       lastAnswered = admission;
       if (outcome === 'seat') {
-        const members = [...actor.getSnapshot().context.members.values()].map(
-          ({ id, name, color }) => ({ id, name, color }),
-        );
+        const members =
+          others ??
+          [...actor.getSnapshot().context.members.values()].map(({ id, name, color }) => ({
+            id,
+            name,
+            color,
+          }));
         admission.answer.resolve({
           roomId: ROOM_ID,
           hasPassword: false,
@@ -1187,6 +1194,86 @@ describe('room machine: where sequences stand (feature gaps)', () => {
         data: { kind: NoticeKind.Sequences, msg: expect.any(String), sequences: { [a]: 1 } },
       },
     });
+  });
+});
+
+describe('room machine: joins and leaves around a snapshot', () => {
+  const ZED = { id: 'zed-remote', name: 'zed', color: '#123456' };
+  const remote = (message: ServerMessage, exclude: string): RoomEvent => ({
+    type: 'REMOTE',
+    envelope: { kind: 'broadcast', origin: 'replica-b', frame: encode(message), exclude },
+  });
+  const roster = (m: SpyMember) =>
+    m.frames.flatMap((f) =>
+      f.type === ServerType.MemberJoined
+        ? [`+${f.data.name}`]
+        : f.type === ServerType.MemberLeft
+          ? [`-${f.data.id}`]
+          : [],
+    );
+  const plain = ({ id, name, color }: Member): Member => ({ id, name, color });
+
+  it('tells a joiner of a join on another replica that its snapshot, read earlier, missed', async () => {
+    const { h, ids } = await seated(['alice']);
+    const alice = h.actor.getSnapshot().context.members.get(ids[0] as string) as Member;
+    const carol = spyMember('carol');
+    h.join(carol, joinRequest('carol'));
+    await flush();
+    // Zed's admission on replica B came after carol's snapshot; its MemberJoined arrives before
+    // carol's admission is answered here, while carol is not a member yet.
+    h.actor.send(remote({ type: ServerType.MemberJoined, data: ZED }, ZED.id));
+    await flush();
+    await h.admit('seat', [plain(alice)]);
+    expect(types(carol)).toEqual([ServerType.RoomJoined, ServerType.MemberJoined]);
+    expect(roster(carol)).toEqual(['+zed']);
+  });
+
+  it('tells a joiner of a leave its snapshot, read earlier, did not see', async () => {
+    const { h, ids } = await seated(['alice']);
+    const alice = h.actor.getSnapshot().context.members.get(ids[0] as string) as Member;
+    const carol = spyMember('carol');
+    h.join(carol, joinRequest('carol'));
+    await flush();
+    h.actor.send(remote({ type: ServerType.MemberLeft, data: { id: ZED.id } }, ZED.id));
+    h.actor.send({ type: 'LEAVE', memberId: alice.id });
+    await flush();
+    await h.admit('seat', [plain(alice), ZED]);
+    expect(roster(carol)).toEqual([`-${ZED.id}`, `-${alice.id}`]);
+  });
+
+  it('tells nothing that the snapshot already shows, nor someone absent who came and went', async () => {
+    const { h, ids } = await seated(['alice']);
+    const alice = h.actor.getSnapshot().context.members.get(ids[0] as string) as Member;
+    const carol = spyMember('carol');
+    h.join(carol, joinRequest('carol'));
+    await flush();
+    const kim = { id: 'kim-remote', name: 'kim', color: '#654321' };
+    h.actor.send(remote({ type: ServerType.MemberJoined, data: ZED }, ZED.id));
+    h.actor.send(remote({ type: ServerType.MemberJoined, data: kim }, kim.id));
+    h.actor.send(remote({ type: ServerType.MemberLeft, data: { id: kim.id } }, kim.id));
+    await flush();
+    await h.admit('seat', [plain(alice), ZED]);
+    expect(types(carol)).toEqual([ServerType.RoomJoined]);
+  });
+
+  it('forgets the churn once no admission is in flight', async () => {
+    const { h, ids } = await seated(['alice']);
+    const alice = h.actor.getSnapshot().context.members.get(ids[0] as string) as Member;
+    h.join(spyMember('carol'), joinRequest('carol'));
+    await flush();
+    h.actor.send(remote({ type: ServerType.MemberJoined, data: ZED }, ZED.id));
+    await flush();
+    await h.admit('seat', [plain(alice)]);
+    expect(h.actor.getSnapshot().context.churn).toEqual([]);
+    const dave = spyMember('dave');
+    h.join(dave, joinRequest('dave'));
+    await flush();
+    await h.admit('seat', [plain(alice), ZED]);
+    expect(types(dave)).toEqual([ServerType.RoomJoined]);
+    // With nobody being admitted, a join elsewhere is not written down.
+    h.actor.send(remote({ type: ServerType.MemberJoined, data: { ...ZED, id: 'z2' } }, 'z2'));
+    await flush();
+    expect(h.actor.getSnapshot().context.churn).toEqual([]);
   });
 });
 

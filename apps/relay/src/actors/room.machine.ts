@@ -17,6 +17,7 @@ import {
   Feature,
   NoticeKind,
   ServerType,
+  decodeServerMessage,
   withSequence,
 } from '@hush/protocol';
 import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
@@ -98,6 +99,9 @@ export interface RoomInput {
   io: RoomIo;
 }
 
+/** A member who joined, or the id of one who left. */
+export type Churn = { joined: Member } | { left: string };
+
 export interface RoomContext {
   roomId: string;
   io: RoomIo;
@@ -109,6 +113,13 @@ export interface RoomContext {
   queued: readonly JoinEvent[];
   /** Admissions in flight at the presence store. */
   admitting: number;
+  /**
+   * Who joined and left the room, oldest first, while admissions were in flight (emptied when
+   * none is). A joiner's snapshot is read at the presence store somewhere in that window, and
+   * what happened around that read reached the room before the joiner was a member here: it is
+   * replayed to it as it is seated, against its snapshot (see {@link catchUp}).
+   */
+  churn: readonly Churn[];
   /**
    * Transfers sent by local members: transfer id → sender member ids. Transfer ids are chosen by
    * clients, so two members may use the same one; neither may take the other's transfer over.
@@ -178,6 +189,77 @@ function sequencesNotice(context: RoomContext, joiner: string): Uint8Array | und
     type: ServerType.Notice,
     data: { kind: NoticeKind.Sequences, msg: 'where members’ message counts stand', sequences },
   });
+}
+
+/**
+ * Tells a member just seated with `snapshot` of the joins and leaves it did not see: those of
+ * `churn` its snapshot does not already reflect. Applied in order to the snapshot's members, a
+ * join of someone absent and a leave of someone present are news; anything else is not, and
+ * neither is someone absent who joined and left again.
+ */
+function catchUp(churn: readonly Churn[], snapshot: RoomSnapshot, member: LocalMember): void {
+  if (churn.length === 0) return;
+  const present = new Set(snapshot.members.map((m) => m.id));
+  for (const [i, change] of churn.entries()) {
+    if ('joined' in change) {
+      const { id } = change.joined;
+      if (id === member.id || present.has(id)) continue;
+      // Came and went around the snapshot: either way it is gone now, and no news.
+      if (churn.some((later, j) => j > i && 'left' in later && later.left === id)) continue;
+      present.add(id);
+      member.link.deliver(encode({ type: ServerType.MemberJoined, data: change.joined }));
+    } else if (present.delete(change.left)) {
+      member.link.deliver(encode({ type: ServerType.MemberLeft, data: { id: change.left } }));
+    }
+  }
+}
+
+/** The membership change a room-wide frame from another replica carries, if any. */
+function churnOf(envelope: Envelope): Churn | undefined {
+  if (envelope.kind !== 'broadcast') return undefined;
+  const decoded = decodeServerMessage(envelope.frame);
+  if (!decoded.ok) return undefined;
+  const { value } = decoded;
+  if (value.type === ServerType.MemberJoined) return { joined: value.data };
+  if (value.type === ServerType.MemberLeft) return { left: value.data.id };
+  return undefined;
+}
+
+/** One admission fewer in flight; with none left, the churn around them is history. */
+function settled(context: RoomContext): Pick<RoomContext, 'admitting' | 'churn'> {
+  const admitting = context.admitting - 1;
+  return { admitting, churn: admitting === 0 ? [] : context.churn };
+}
+
+/** The churn with a leave added, while admissions are in flight to need it. */
+function withLeave(context: RoomContext, id: string): readonly Churn[] {
+  return context.admitting === 0 ? context.churn : [...context.churn, { left: id }];
+}
+
+/** Delivers what another replica sent this room to the local members it is for. */
+function deliverRemote(context: RoomContext, envelope: Envelope): void {
+  if (envelope.kind === 'broadcast') {
+    deliverLocal(context, envelope.frame, envelope.exclude, envelope.seq);
+    if (envelope.sequencesFor !== undefined) {
+      // Published after every frame of ours it counts, on the same channel: it arrives last.
+      const frame = sequencesNotice(context, envelope.sequencesFor);
+      if (frame !== undefined) {
+        const origin = context.io.fanout.replicaId;
+        publish(context, {
+          kind: 'to-members',
+          origin,
+          frame,
+          memberIds: [envelope.sequencesFor],
+        });
+      }
+    }
+  } else if (envelope.kind === 'to-members') {
+    for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
+  } else {
+    for (const owner of transferSenders(context, envelope.transferId)) {
+      owner.link.deliver(envelope.frame);
+    }
+  }
 }
 
 /**
@@ -400,10 +482,12 @@ export const roomMachine = setup({
         ephemeral: snapshot.ephemeral,
         expiresAt: snapshot.expiresAt,
       };
+      const admitting = context.admitting - 1;
       enqueue.assign({
-        admitting: context.admitting - 1,
+        admitting,
         settings,
         members: new Map([...context.members, [member.id, local]]),
+        churn: admitting === 0 ? [] : [...context.churn, { joined: member }],
       });
       if (context.settings === undefined && settings.expiresAt !== 0) {
         const untilExpiry = settings.expiresAt * 1000 - context.io.now();
@@ -433,6 +517,7 @@ export const roomMachine = setup({
             },
           }),
         );
+        catchUp(context.churn, snapshot, local);
         const gaps = local.link.features.has(Feature.Gaps);
         if (gaps) {
           const notice = sequencesNotice(context, member.id);
@@ -449,13 +534,13 @@ export const roomMachine = setup({
     /** Gives back a seat whose connection went away while the presence store admitted it. */
     release: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ABANDONED');
-      enqueue.assign({ admitting: context.admitting - 1 });
+      enqueue.assign(settled(context));
       const { io, roomId } = context;
       enqueue(() => void io.presence.leaveRoom(roomId, event.member.id));
     }),
     refuse: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'ADMIT_FAILED');
-      enqueue.assign({ admitting: context.admitting - 1 });
+      enqueue.assign(settled(context));
       enqueue(() => event.join.reply.reject(event.code, event.message));
     }),
     rejectQueued: ({ context }) => {
@@ -506,32 +591,15 @@ export const roomMachine = setup({
         delivered: withDelivered(context.delivered, message, memberId),
       };
     }),
-    remote: ({ context, event }) => {
+    remote: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'REMOTE');
       const { envelope } = event;
-      if (envelope.kind === 'broadcast') {
-        deliverLocal(context, envelope.frame, envelope.exclude, envelope.seq);
-        if (envelope.sequencesFor !== undefined) {
-          // Published after every frame of ours it counts, on the same channel: it arrives last.
-          const frame = sequencesNotice(context, envelope.sequencesFor);
-          if (frame !== undefined) {
-            const origin = context.io.fanout.replicaId;
-            publish(context, {
-              kind: 'to-members',
-              origin,
-              frame,
-              memberIds: [envelope.sequencesFor],
-            });
-          }
-        }
-      } else if (envelope.kind === 'to-members') {
-        for (const id of envelope.memberIds) context.members.get(id)?.link.deliver(envelope.frame);
-      } else {
-        for (const owner of transferSenders(context, envelope.transferId)) {
-          owner.link.deliver(envelope.frame);
-        }
+      if (context.admitting > 0) {
+        const change = churnOf(envelope);
+        if (change !== undefined) enqueue.assign({ churn: [...context.churn, change] });
       }
-    },
+      enqueue(() => deliverRemote(context, envelope));
+    }),
     leave: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'LEAVE');
       const member = context.members.get(event.memberId);
@@ -542,6 +610,7 @@ export const roomMachine = setup({
         members,
         transfers: transfersWithout(context.transfers, member.id),
         delivered: context.delivered.filter((d) => d.sender !== member.id),
+        churn: withLeave(context, member.id),
       });
       enqueue(() => {
         const rest = { ...context, members };
@@ -568,7 +637,11 @@ export const roomMachine = setup({
       if (member === undefined) return;
       const members = new Map(context.members);
       members.delete(member.id);
-      enqueue.assign({ members, transfers: transfersWithout(context.transfers, member.id) });
+      enqueue.assign({
+        members,
+        transfers: transfersWithout(context.transfers, member.id),
+        ...(event.announced ? {} : { churn: withLeave(context, member.id) }),
+      });
       enqueue(() => {
         member.link.deliver(
           encode({ type: ServerType.RoomClosed, data: { reason: event.reason } }),
@@ -623,6 +696,7 @@ export const roomMachine = setup({
     members: new Map(),
     queued: [],
     admitting: 0,
+    churn: [],
     transfers: new Map(),
     delivered: [],
     listener: (envelope) => self.send({ type: 'REMOTE', envelope }),
