@@ -87,13 +87,13 @@ describe('the web client on a relay', () => {
     expect(await own.getAttribute('class')).toMatch(/\bown\b/);
     expect(await own.locator('.sender').innerText()).toBe('You');
 
-    // Ana's colour on Ben's screen is the one the relay gave her in the member list.
+    // Ana's colour on Ben's screen is the one she has in the member list.
     const anaColour = await ben.page
       .locator('.member', { hasText: 'Ana' })
-      .evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-color'));
+      .evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-light'));
     expect(anaColour).toMatch(/^#[0-9a-f]{6}$/);
     expect(
-      await received.evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-color')),
+      await received.evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-light')),
     ).toBe(anaColour);
 
     await ben.send('hi Ana, from my phone');

@@ -1275,7 +1275,8 @@ export class ChatStore {
     const entry = this.entryByRef(ref);
     if (entry === undefined) return;
     this.revoke(entry);
-    this.setRoom('entries', (entries) => entries.filter((e) => e !== entry));
+    const { key } = entry;
+    this.setRoom('entries', (entries) => entries.filter((e) => e.key !== key));
   }
 
   /** Adds a line about the room. */
