@@ -181,35 +181,35 @@ const Reactions: Component<{
           >
             ☺
           </button>
-          <Show when={picking()}>
-            <div
-              class="picker"
-              role="group"
-              aria-label="Pick a reaction"
-              onKeyDown={(event) => {
-                if (event.key === 'Escape') {
-                  event.stopPropagation();
-                  setPicking(false);
-                }
-              }}
-            >
-              <For each={REACTION_CHOICES}>
-                {(emoji) => (
-                  <button
-                    type="button"
-                    class="icon-button"
-                    aria-label={`React with ${emoji}`}
-                    ref={(el) => {
-                      if (emoji === REACTION_CHOICES[0]) queueMicrotask(() => el.focus());
-                    }}
-                    onClick={() => pick(emoji)}
-                  >
-                    {emoji}
-                  </button>
-                )}
-              </For>
-            </div>
-          </Show>
+        </div>
+      </Show>
+      <Show when={picking()}>
+        <div
+          class="picker"
+          role="group"
+          aria-label="Pick a reaction"
+          onKeyDown={(event) => {
+            if (event.key === 'Escape') {
+              event.stopPropagation();
+              setPicking(false);
+            }
+          }}
+        >
+          <For each={REACTION_CHOICES}>
+            {(emoji) => (
+              <button
+                type="button"
+                class="icon-button"
+                aria-label={`React with ${emoji}`}
+                ref={(el) => {
+                  if (emoji === REACTION_CHOICES[0]) queueMicrotask(() => el.focus());
+                }}
+                onClick={() => pick(emoji)}
+              >
+                {emoji}
+              </button>
+            )}
+          </For>
         </div>
       </Show>
     </div>

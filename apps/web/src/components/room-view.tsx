@@ -219,84 +219,86 @@ export const RoomView: Component<{ store: ChatStore; notifier: Notifier }> = (pr
         )}
       </Show>
 
-      <main
-        class="chat"
-        classList={{ dragging: dragging() }}
-        aria-label="Chat"
-        onDragOver={(event) => {
-          if (!event.dataTransfer?.types.includes('Files') || state().status === 'closed') return;
-          event.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={(event) => {
-          if (event.currentTarget.contains(event.relatedTarget as Node | null)) return;
-          setDragging(false);
-        }}
-        onDrop={(event) => {
-          event.preventDefault();
-          setDragging(false);
-          const files = [...(event.dataTransfer?.files ?? [])];
-          if (files.length > 0 && state().status !== 'closed') attach(files);
-        }}
-      >
-        <MessageList
-          entries={room().entries}
-          ephemeral={room().ephemeral}
-          now={now}
-          selfName={store().self()?.name ?? state().name}
-          unread={unread()}
-          onFollowingChange={setFollowing}
-          onReply={(ref) => setReplyTo(ref)}
-          onReact={(ref, emoji) => store().react(ref, emoji)}
-          onCancelFile={(id) => store().cancelFile(id)}
-        />
-        <TypingIndicator names={typingNames()} />
-        <Composer
-          disabled={state().status === 'closed'}
-          hint={composerHint()}
-          replyingTo={replying()}
-          onCancelReply={() => setReplyTo(undefined)}
-          onSend={(text) => {
-            const result = store().send(text, replyTo());
-            if (result === 'queued') setReplyTo(undefined);
-            return result;
+      <main class="room-main">
+        <section
+          class="chat"
+          classList={{ dragging: dragging() }}
+          aria-label="Chat"
+          onDragOver={(event) => {
+            if (!event.dataTransfer?.types.includes('Files') || state().status === 'closed') return;
+            event.preventDefault();
+            setDragging(true);
           }}
-          onInput={(text) => store().inputChanged(text)}
-          onBlur={() => store().stopTyping()}
-          onAttach={attach}
-        />
-      </main>
+          onDragLeave={(event) => {
+            if (event.currentTarget.contains(event.relatedTarget as Node | null)) return;
+            setDragging(false);
+          }}
+          onDrop={(event) => {
+            event.preventDefault();
+            setDragging(false);
+            const files = [...(event.dataTransfer?.files ?? [])];
+            if (files.length > 0 && state().status !== 'closed') attach(files);
+          }}
+        >
+          <MessageList
+            entries={room().entries}
+            ephemeral={room().ephemeral}
+            now={now}
+            selfName={store().self()?.name ?? state().name}
+            unread={unread()}
+            onFollowingChange={setFollowing}
+            onReply={(ref) => setReplyTo(ref)}
+            onReact={(ref, emoji) => store().react(ref, emoji)}
+            onCancelFile={(id) => store().cancelFile(id)}
+          />
+          <TypingIndicator names={typingNames()} />
+          <Composer
+            disabled={state().status === 'closed'}
+            hint={composerHint()}
+            replyingTo={replying()}
+            onCancelReply={() => setReplyTo(undefined)}
+            onSend={(text) => {
+              const result = store().send(text, replyTo());
+              if (result === 'queued') setReplyTo(undefined);
+              return result;
+            }}
+            onInput={(text) => store().inputChanged(text)}
+            onBlur={() => store().stopTyping()}
+            onAttach={attach}
+          />
+        </section>
 
-      <aside id="room-panel" class="side-panel" aria-label="Room details">
-        <MemberList
-          members={room().members}
-          selfId={room().selfId}
-          verification={state().verification}
-        />
-        <VerifyPanel verification={state().verification} />
-        <Show when={state().ended === undefined}>
-          <SharePanel share={state().share} />
-        </Show>
-        <Show when={props.notifier.supported}>
-          <section class="panel-section" aria-labelledby="alerts-heading">
-            <h2 id="alerts-heading">Alerts</h2>
-            <label class="check">
-              <input
-                type="checkbox"
-                checked={notify()}
-                onChange={async (event) => {
-                  const wanted = event.currentTarget.checked;
-                  const allowed = wanted && (await props.notifier.enable());
-                  setNotify(allowed);
-                  event.currentTarget.checked = allowed;
-                }}
-              />
-              Desktop notifications while this tab is hidden
-            </label>
-            <p class="help">Off by default. They show who wrote, never what.</p>
-          </section>
-        </Show>
-      </aside>
+        <section id="room-panel" class="side-panel" aria-label="Room details">
+          <MemberList
+            members={room().members}
+            selfId={room().selfId}
+            verification={state().verification}
+          />
+          <VerifyPanel verification={state().verification} />
+          <Show when={state().ended === undefined}>
+            <SharePanel share={state().share} />
+          </Show>
+          <Show when={props.notifier.supported}>
+            <section class="panel-section" aria-labelledby="alerts-heading">
+              <h2 id="alerts-heading">Alerts</h2>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={notify()}
+                  onChange={async (event) => {
+                    const wanted = event.currentTarget.checked;
+                    const allowed = wanted && (await props.notifier.enable());
+                    setNotify(allowed);
+                    event.currentTarget.checked = allowed;
+                  }}
+                />
+                Desktop notifications while this tab is hidden
+              </label>
+              <p class="help">Off by default. They show who wrote, never what.</p>
+            </section>
+          </Show>
+        </section>
+      </main>
     </div>
   );
 };
