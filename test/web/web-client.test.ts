@@ -64,6 +64,9 @@ describe('the web client on a relay', () => {
     const { link } = await ana.createRoom('Ana');
     expect(new URL(link).hash).toMatch(/^#\/join\/[A-Za-z0-9_-]{21}:[A-Za-z0-9_-]{43}(:\d+){0,2}$/);
 
+    // Without HUSH_PUBLIC_URL, a page on this computer warns that its link works only here.
+    await ana.page.getByTestId('local-link-warning').waitFor();
+
     const ben = await open(`/${new URL(link).hash}`, PHONE);
     // The key is taken out of the address bar once read.
     expect(new URL(ben.page.url()).hash).toBe('');
