@@ -209,6 +209,30 @@ describe('three people in one room', () => {
       .toMatch(/1$/);
     await expect.poll(() => reactionButton(cara, 'plans at', '👍').innerText()).toMatch(/2$/);
 
+    // On the phone, everything one taps is at least 44 px tall (links inside text excepted).
+    const small = await cara.page.evaluate(() =>
+      [...document.querySelectorAll('button, a, input, select, textarea')]
+        .filter((el) => !el.closest('.message-text') && !el.classList.contains('visually-hidden'))
+        .map((el) => ({ el, box: el.getBoundingClientRect() }))
+        .filter(({ box }) => box.width > 0 && box.height > 0 && box.height < 44)
+        .map(({ el, box }) => `${el.tagName} "${el.textContent?.trim() ?? ''}" ${box.height}px`),
+    );
+    expect(small).toEqual([]);
+
+    // A file dropped on the conversation is sent.
+    const dropped = await ben.page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+      return transfer;
+    });
+    await ben.page.dispatchEvent('.chat', 'dragover', { dataTransfer: dropped });
+    await ben.page.dispatchEvent('.chat', 'drop', { dataTransfer: dropped });
+    const droppedLine = ana.messages().filter({ hasText: 'dropped.txt' }).first();
+    await droppedLine.getByText('Received').waitFor({ timeout: UI_TIMEOUT });
+    expect(await droppedLine.getByRole('link', { name: /Download/ }).getAttribute('download')).toBe(
+      'dropped.txt',
+    );
+
     // The phone's panel (share, members, safety code) passes axe in both themes.
     await cara.page.getByRole('button', { name: /& invite/ }).click();
     await expectNoAxeViolations(cara.page, 'room panel, phone, light');

@@ -328,6 +328,21 @@ describe('ChatStore on the client SDK', () => {
     expect(file).toMatchObject({ fileName: 'notes.txt', own: true, size: 5 });
     expect(urls).toContain('blob:text/plain:5');
 
+    // A file can be cancelled while it waits behind the budget or goes out.
+    const big = new Uint8Array(300_000);
+    await store.sendFile({
+      name: 'big.bin',
+      type: '',
+      size: big.length,
+      arrayBuffer: async () => big.buffer,
+    });
+    const bigLine = () =>
+      store.room.entries.find((e) => e.kind === 'file' && e.fileName === 'big.bin');
+    store.cancelFile((bigLine() as { transferId: string }).transferId);
+    await until(
+      () => bigLine()?.kind === 'file' && (bigLine() as { state: string }).state === 'cancelled',
+    );
+
     // Over the limit: refused with the limit stated.
     await store.sendFile({
       name: 'huge.bin',
