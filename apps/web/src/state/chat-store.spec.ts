@@ -355,6 +355,25 @@ describe('ChatStore on the client SDK', () => {
     );
   });
 
+  it('says how many messages from a member were lost while the connection was down', async () => {
+    const { store, fake } = setup();
+    await store.create({ name: 'Ana', password: '', ephemeral: 0, expiry: 0 });
+    const connection = await admit(fake, [BEN, ANA], { created: true });
+    await until(() => store.state.status === 'online');
+    const key = await importRoomKey(parseShareCode(store.state.share!.code).key);
+    const ben = await peer(BEN, key);
+    const first = await ben.say({ text: 'one' });
+    const later = await ben.say({ text: 'four' });
+    connection.receive({ ...first, data: { ...first.data, seq: 1 } } as ServerMessage);
+    connection.receive({ ...later, data: { ...later.data, seq: 4 } } as ServerMessage);
+    await until(() => store.room.entries.some((e) => e.kind === 'system' && e.tone === 'warning'));
+    expect(
+      store.room.entries.find((e) => e.kind === 'system' && e.tone === 'warning'),
+    ).toMatchObject({
+      text: '2 messages from Ben did not reach you while the connection was down.',
+    });
+  });
+
   it('removes a message from view when the ephemeral time is up, and counts down to it', async () => {
     const { store, fake, clock } = setup();
     await store.create({ name: 'Ana', password: '', ephemeral: 10, expiry: 0 });

@@ -852,6 +852,14 @@ export class ChatStore {
           return event.typing ? [...others, event.member.id] : others;
         });
         return;
+      case 'gap':
+        this.system(
+          event.missed === undefined
+            ? `Some messages from ${event.member.name} did not reach you while the connection was down.`
+            : `${event.missed === 1 ? '1 message' : `${event.missed} messages`} from ${event.member.name} did not reach you while the connection was down.`,
+          'warning',
+        );
+        return;
       case 'file-offered':
         this.decrypted(active);
         this.onFileOffered(active, event.file);
