@@ -13,6 +13,7 @@ export default defineConfig({
     alias: {
       '@hush/protocol': source('../../libs/protocol/src/index.ts'),
       '@hush/crypto': source('../../libs/crypto/src/index.ts'),
+      '@hush/client': source('../../libs/client/src/index.ts'),
     },
   },
   build: {

@@ -43,6 +43,8 @@ export interface ArthasFile {
   fileName: string;
   mimeType: string;
   data: Uint8Array;
+  /** The preview as Arthas reads it (JSON of a Uint8Array: index → byte), when there was one. */
+  thumbnail?: Uint8Array;
 }
 
 const CHUNK_SIZE = 65_536;
@@ -352,11 +354,15 @@ export class ArthasFormatClient {
         if (transfer.chunks.filter(Boolean).length !== transfer.meta['totalChunks']) {
           throw new Error('incomplete file');
         }
+        const thumbnail = transfer.meta['thumbnail'];
         this.files.push({
           senderName: transfer.senderName,
           fileName: String(transfer.meta['fileName']),
           mimeType: String(transfer.meta['mimeType']),
           data: new Uint8Array(Buffer.concat(transfer.chunks)),
+          ...(typeof thumbnail === 'object' && thumbnail !== null
+            ? { thumbnail: new Uint8Array(Object.values(thumbnail as Record<string, number>)) }
+            : {}),
         });
         this.send({ type: ClientType.SendFileAck, data: { transferId: message.data.transferId } });
         return;

@@ -64,6 +64,9 @@ describe('the web client on a relay', () => {
     const { link } = await ana.createRoom('Ana');
     expect(new URL(link).hash).toMatch(/^#\/join\/[A-Za-z0-9_-]{21}:[A-Za-z0-9_-]{43}(:\d+){0,2}$/);
 
+    // Without HUSH_PUBLIC_URL, a page on this computer warns that its link works only here.
+    await ana.page.getByTestId('local-link-warning').waitFor();
+
     const ben = await open(`/${new URL(link).hash}`, PHONE);
     // The key is taken out of the address bar once read.
     expect(new URL(ben.page.url()).hash).toBe('');
@@ -87,13 +90,13 @@ describe('the web client on a relay', () => {
     expect(await own.getAttribute('class')).toMatch(/\bown\b/);
     expect(await own.locator('.sender').innerText()).toBe('You');
 
-    // Ana's colour on Ben's screen is the one the relay gave her in the member list.
+    // Ana's colour on Ben's screen is the one she has in the member list.
     const anaColour = await ben.page
       .locator('.member', { hasText: 'Ana' })
-      .evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-color'));
+      .evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-light'));
     expect(anaColour).toMatch(/^#[0-9a-f]{6}$/);
     expect(
-      await received.evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-color')),
+      await received.evaluate((el) => (el as HTMLElement).style.getPropertyValue('--member-light')),
     ).toBe(anaColour);
 
     await ben.send('hi Ana, from my phone');
@@ -114,7 +117,7 @@ describe('the web client on a relay', () => {
     expect(ben.consoleErrors).toEqual([]);
   });
 
-  it('shows "could not decrypt" to a member whose share code has another key for the room', async () => {
+  it('tells a member whose share code has another key, shows it as unhealthy, and takes the right code', async () => {
     const ana = await open();
     const { code } = await ana.createRoom('Ana');
     const { roomId } = parseShareCode(code);
@@ -123,16 +126,32 @@ describe('the web client on a relay', () => {
     const eve = await open();
     await eve.joinByCode('Eve', `${roomId}:${wrongKey}`);
     await ana.expectMembers(['Ana', 'Eve']);
+    // Ana's client repeats its key announcement when Eve joins: Eve knows before anyone writes.
+    const banner = eve.page.locator('.key-mismatch');
+    await banner.waitFor({ timeout: UI_TIMEOUT });
+    expect(await banner.innerText()).toMatch(/does not match this room/);
+    expect(await eve.page.locator('.connection').getAttribute('data-status')).toBe('mismatch');
+    expect(await eve.connectionText()).not.toBe('Connected');
     expect(await eve.fingerprint()).not.toBe(await ana.fingerprint());
 
     await ana.send('for key holders only');
-    const unreadable = await eve.waitForMessage('Could not decrypt');
-    expect(await unreadable.innerText()).not.toContain('for key holders only');
-    await eve.send('can you read me?');
-    await ana.waitForMessage('Could not decrypt');
-    expect(await ana.page.getByText('can you read me?').count()).toBe(0);
-    // Both sides keep working.
-    expect(await eve.connectionText()).toContain('Connected');
+    await expect
+      .poll(() => eve.page.locator('.undecryptable').last().innerText(), { timeout: UI_TIMEOUT })
+      .toMatch(/Could not decrypt \d+ messages from Ana/);
+    expect(await eve.page.getByText('for key holders only').count()).toBe(0);
+    // The creator's key is the room's by definition: Ana is told about Eve, not about herself.
+    await ana.page.locator('.undecryptable', { hasText: 'Eve' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await ana.page.locator('.key-mismatch').count()).toBe(0);
+    expect(await ana.connectionText()).toBe('Connected');
+
+    // The right code, pasted into the banner, rejoins with the room's key.
+    await eve.page.getByLabel('Share code or join link', { exact: true }).fill(code);
+    await eve.page.getByRole('button', { name: 'Rejoin with this code' }).click();
+    await expect.poll(() => eve.connectionText(), { timeout: UI_TIMEOUT }).toBe('Connected');
+    await ana.send('now you can read this');
+    await eve.waitForMessage('now you can read this');
+    expect(await eve.page.locator('.key-mismatch').count()).toBe(0);
+    expect(await eve.fingerprint()).toBe(await ana.fingerprint());
   });
 
   it('can be used with the keyboard alone: create a room with Tab and Enter, then chat', async () => {
@@ -166,14 +185,21 @@ describe('the web client on a relay', () => {
 
     await ben.joinInvited('Ben', 'wrong');
     await expect
-      .poll(() => ben.page.getByRole('alert').innerText(), { timeout: UI_TIMEOUT })
+      .poll(() => ben.page.locator('#join-password-error').innerText(), { timeout: UI_TIMEOUT })
       .toMatch(/Wrong password/);
     expect(await ben.page.evaluate(() => document.activeElement?.id)).toBe('join-password');
+    // The error is at its field, which is marked invalid.
+    const password = ben.page.getByLabel('Room password', { exact: true });
+    expect(await password.getAttribute('aria-invalid')).toBe('true');
+    expect(await ben.page.locator('#join-password-error').innerText()).toMatch(/Wrong password/);
 
     await ben.joinInvited('ana', 'open sesame');
     await expect
-      .poll(() => ben.page.getByRole('alert').innerText(), { timeout: UI_TIMEOUT })
+      .poll(() => ben.page.locator('#nickname-error').innerText(), { timeout: UI_TIMEOUT })
       .toMatch(/already uses that nickname/);
+    expect(
+      await ben.page.getByLabel('Nickname', { exact: true }).getAttribute('aria-invalid'),
+    ).toBe('true');
 
     await ben.joinInvited('Ben', 'open sesame');
     await ben.expectMembers(['Ana', 'Ben']);

@@ -1,5 +1,6 @@
 import type { ShareCode } from '@hush/crypto';
 import { parseJoinInput } from '@hush/crypto';
+import { DEFAULT_ROOM_EXPIRY_SECONDS } from '@hush/client';
 import {
   MAX_EPHEMERAL_SECONDS,
   MAX_EXPIRY_SECONDS,
@@ -107,7 +108,7 @@ export function buildProgram(
       '--expiry <seconds>',
       'close the room after this many seconds (0 = never)',
       integer(MAX_EXPIRY_SECONDS, 'seconds'),
-      0,
+      DEFAULT_ROOM_EXPIRY_SECONDS,
     )
     .action(async (options: CreateOptions) => {
       const config = await configure(options, streams, {

@@ -12,7 +12,9 @@ import { RelayWsAdapter } from './gateway/relay-ws.adapter.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { startMetricsListener } from './metrics/metrics-listener.js';
 import { createBackends, createBudgets, createReplicaId, RelayCore } from './relay-core.js';
-import { serveWebClient } from './web/web-client.js';
+import type { SelfSignedCertificate } from './tls/self-signed.js';
+import { certificateNames, makeSelfSignedCertificate } from './tls/self-signed.js';
+import { pageConfig, serveWebClient } from './web/web-client.js';
 
 export interface RunningRelay {
   readonly core: RelayCore;
@@ -21,6 +23,8 @@ export interface RunningRelay {
   readonly url: string;
   /** `http://host:port/metrics`: the Prometheus endpoint (on its own port unless configured). */
   readonly metricsUrl: string;
+  /** The certificate made at start, with `HUSH_TLS=self-signed`. */
+  readonly selfSigned: SelfSignedCertificate | undefined;
   /** Graceful drain, then the HTTP server closes. Idempotent. */
   stop(): Promise<void>;
 }
@@ -36,26 +40,39 @@ export async function startRelay(
   const budgets = options.budgets ?? (await createBudgets(config, replicaId, logger));
   const core = new RelayCore(config, replicaId, logger, backends, budgets);
   const { tls } = config.server;
+  const selfSigned =
+    config.server.tlsMode === 'self-signed'
+      ? await makeSelfSignedCertificate(certificateNames(config.server.publicUrl))
+      : undefined;
+  const httpsOptions =
+    selfSigned !== undefined
+      ? { cert: selfSigned.cert, key: selfSigned.key }
+      : tls !== undefined
+        ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
+        : undefined;
   // Metrics share the main port only when configured to (same, fixed port number).
   const metricsOnMainPort = config.metrics.port === config.server.port && config.server.port !== 0;
   const module = AppModule.forCore(core, { metrics: metricsOnMainPort });
   const app = await NestFactory.create<NestExpressApplication>(module, {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
-    ...(tls === undefined
-      ? {}
-      : { httpsOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
+    ...(httpsOptions === undefined ? {} : { httpsOptions }),
   });
   const gateway = app.get(RelayGateway);
   app.useWebSocketAdapter(
     new RelayWsAdapter(app, core, (socket, frame) => gateway.onFrame(socket, frame)),
   );
-  const webRoot = serveWebClient(app, config.server.webRoot, tls !== undefined);
+  // A certificate nobody vouches for is no ground for pinning HTTPS in browsers (HSTS).
+  const webRoot = serveWebClient(app, {
+    webRoot: config.server.webRoot,
+    hsts: tls !== undefined,
+    page: pageConfig(config),
+  });
   core.admission.attach(app.getHttpServer());
   await app.listen(config.server.port, config.server.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' ? 'localhost' : config.server.host;
-  const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`;
+  const url = `${httpsOptions === undefined ? 'http' : 'https'}://${host}:${port}`;
   const metrics = metricsOnMainPort
     ? undefined
     : await startMetricsListener(
@@ -73,12 +90,20 @@ export async function startRelay(
     },
     'relay listening',
   );
+  if (selfSigned !== undefined) {
+    // People compare this with what their browser shows before accepting the certificate.
+    logger.info(
+      { sha256: selfSigned.fingerprint256, names: selfSigned.names.length },
+      `self-signed TLS certificate made at start, SHA-256 fingerprint ${selfSigned.fingerprint256}`,
+    );
+  }
   let stopping: Promise<void> | undefined;
   return {
     core,
     port,
     url,
     metricsUrl,
+    selfSigned,
     stop: () =>
       (stopping ??= (async () => {
         await core.drain();

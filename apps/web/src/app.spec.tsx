@@ -1,144 +1,149 @@
-import { exportRoomKey, formatShareCode, generateRoomKey } from '@hush/crypto';
+import { FakeTransport, ManualClock } from '@hush/client/testing';
 import type { Member } from '@hush/protocol';
-import { ErrorCode, ServerType } from '@hush/protocol';
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@solidjs/testing-library';
+import { ErrorCode, RATE_LIMITS, ServerType } from '@hush/protocol';
+import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from './app.js';
-import type { Route } from './state/join-route.js';
-import { routeFromHash } from './state/join-route.js';
-import { NICKNAME_STORAGE_KEY, nicknameMemory } from './state/nickname.js';
-import { Session } from './state/session-store.js';
-import { FakeSockets } from './testing/fake-socket.js';
-import { ManualTimers } from './testing/manual-timers.js';
+import type { Notifier } from './components/notifications.js';
+import { ChatStore } from './state/chat-store.js';
+import { nicknameMemory } from './state/nickname.js';
 
 const roomId = 'V1StGXR8_Z5jdHi6B-myT';
 const ana: Member = { id: 'm-ana', name: 'Ana', color: '#3b82f6' };
-const ben: Member = { id: 'm-ben', name: 'Ben', color: '#e11d48' };
+const limits = {
+  maxFrameBytes: 102_400,
+  maxRoomMembers: 50,
+  nameMaxCodePoints: 20,
+  maxExpirySeconds: 3_600,
+  chatPerWindow: 10,
+  windowMs: 10_000,
+  rates: { ...RATE_LIMITS },
+};
+const notifier: Notifier = { supported: false, enable: async () => false, show: () => undefined };
 
 beforeEach(() => localStorage.clear());
 afterEach(cleanup);
 
-function renderApp(route: Route = { kind: 'home' }) {
-  const sockets = new FakeSockets();
-  const timers = new ManualTimers();
-  const session = new Session({
+function renderApp() {
+  const fake = new FakeTransport();
+  const store = new ChatStore({
     url: 'ws://relay.test/ws',
     linkBase: 'https://hush.test/',
-    connect: sockets.connect,
-    timers,
+    transport: fake.transport,
+    clock: new ManualClock(),
+    random: () => 0,
   });
   render(() => (
     <App
-      session={session}
+      store={store}
       nicknames={nicknameMemory(() => localStorage)}
-      route={route}
+      notifier={notifier}
+      route={{ kind: 'home' }}
       onRouteDone={() => undefined}
     />
   ));
-  return { sockets, session, timers };
+  return { fake, store };
+}
+
+async function enterRoom(fake: FakeTransport) {
+  await waitFor(() => expect(fake.connections).toHaveLength(1));
+  const connection = fake.last;
+  connection.open();
+  connection.receive({
+    type: ServerType.Welcome,
+    data: { version: 1, features: ['notices', 'self-id'], limits },
+  });
+  connection.receive({ type: ServerType.RoomCreated, data: { roomId, expiresAt: 0 } });
+  connection.receive({
+    type: ServerType.RoomJoined,
+    data: {
+      roomId,
+      members: [ana],
+      hasPassword: false,
+      ephemeral: 0,
+      expiresAt: 0,
+      selfId: ana.id,
+    },
+  });
+  return connection;
 }
 
 describe('App', () => {
-  it('creates a room from the home page and shows the room with members and an invitation', async () => {
-    const { sockets } = renderApp();
+  it('creates a room when Enter is pressed in the nickname field, and shows the room', async () => {
+    const { fake } = renderApp();
     const nickname = screen.getByLabelText('Nickname');
     expect(document.activeElement).toBe(nickname);
     fireEvent.input(nickname, { target: { value: 'Ana' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Create room' }));
-    await waitFor(() => expect(sockets.all).toHaveLength(1));
-    const socket = sockets.last;
-    socket.accept();
-    socket.deliver({ type: ServerType.RoomCreated, data: { roomId, expiresAt: 0 } });
-    socket.deliver({
-      type: ServerType.RoomJoined,
-      data: {
-        roomId,
-        members: [ana],
-        hasPassword: false,
-        ephemeral: 0,
-        expiresAt: 0,
-        selfId: ana.id,
-      },
-    });
-
-    const members = await screen.findByRole('region', { name: /Members/ });
-    expect(within(members).getByText('Ana')).toBeTruthy();
-    expect(within(members).getByText('(you)')).toBeTruthy();
-    const code = (screen.getByLabelText('Share code') as HTMLInputElement).value;
-    expect(code.startsWith(`${roomId}:`)).toBe(true);
-    expect((screen.getByLabelText('Join link') as HTMLInputElement).value).toBe(
-      `https://hush.test/#/join/${code}`,
-    );
-    const qr = await screen.findByAltText('QR code of the join link');
-    expect(qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
-    await waitFor(() =>
-      expect(screen.getByTestId('fingerprint').textContent).toMatch(/^[0-9A-F]{4} /),
-    );
+    fireEvent.keyDown(nickname, { key: 'Enter' });
+    await enterRoom(fake);
+    await screen.findByRole('log', { name: 'Messages' });
     expect(screen.getByText('Connected')).toBeTruthy();
-
-    socket.deliver({ type: ServerType.MemberJoined, data: ben });
-    socket.deliver({ type: ServerType.MemberTyping, data: { id: ben.id, typing: true } });
-    expect(await screen.findByText('Ben is typing…')).toBeTruthy();
-    expect(within(members).getByText('Ben')).toBeTruthy();
-    // Nothing about the room went to storage; the nickname only when asked.
-    expect(localStorage.length).toBe(0);
+    expect(screen.getByTestId('room-expiry').textContent).toBe('No expiry');
+    expect((screen.getByLabelText('Share code') as HTMLInputElement).value).toMatch(/^V1St/);
   });
 
-  it('remembers the nickname only when asked to', async () => {
-    renderApp();
+  it('offers only the expiry choices the relay allows, defaulting to none', async () => {
+    const { fake, store } = renderApp();
+    const expiry = screen.getByLabelText('Room closes after') as HTMLSelectElement;
+    expect(expiry.value).toBe('0');
+    expect([...expiry.options].map((o) => o.value)).toContain('604800');
     fireEvent.input(screen.getByLabelText('Nickname'), { target: { value: 'Ana' } });
-    fireEvent.click(screen.getByLabelText('Remember my nickname on this device'));
     fireEvent.click(screen.getByRole('button', { name: 'Create room' }));
-    expect(localStorage.getItem(NICKNAME_STORAGE_KEY)).toBe('Ana');
-    expect(localStorage.length).toBe(1);
+    await enterRoom(fake);
+    store.leave();
+    await waitFor(() =>
+      expect(
+        [...(screen.getByLabelText('Room closes after') as HTMLSelectElement).options].map(
+          (o) => o.value,
+        ),
+      ).toEqual(['0', '600', '3600']),
+    );
   });
 
-  it('opens the join form from a join link and reports a wrong password at the password field', async () => {
-    const code = formatShareCode({ roomId, key: exportRoomKey(await generateRoomKey()) });
-    const { sockets } = renderApp(routeFromHash(`#/join/${code}`));
-    expect(screen.getByRole('heading', { name: 'Join the room you were invited to' })).toBeTruthy();
-    fireEvent.input(screen.getByLabelText('Nickname'), { target: { value: 'Ben' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Join room' }));
-    await waitFor(() => expect(sockets.all).toHaveLength(1));
-    sockets.last.accept();
-    sockets.last.deliver({
-      type: ServerType.Error,
-      data: { code: ErrorCode.WrongPassword, msg: 'x' },
-    });
-    expect((await screen.findByRole('alert')).textContent).toMatch(/Wrong password/);
-    expect(document.activeElement).toBe(screen.getByLabelText('Room password'));
+  it('shows a nickname problem at the nickname field, marked invalid, with the focus there', async () => {
+    const { fake } = renderApp();
+    const nickname = screen.getByLabelText('Nickname');
+    fireEvent.input(nickname, { target: { value: 'Ana' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create room' }));
+    await waitFor(() => expect(fake.connections).toHaveLength(1));
+    fake.last.open();
+    fake.last.receive({ type: ServerType.Error, data: { code: ErrorCode.NameTaken, msg: '' } });
+    await waitFor(() => expect(nickname.getAttribute('aria-invalid')).toBe('true'));
+    expect(document.getElementById('nickname-error')?.textContent).toMatch(
+      /already uses that nickname/,
+    );
+    expect(nickname.getAttribute('aria-describedby')).toContain('nickname-error');
+    expect(document.activeElement).toBe(nickname);
   });
 
-  it('tells the user when the room is gone after a reconnect and keeps unsent text visible', async () => {
-    const { sockets, session, timers } = renderApp();
-    await session.create({ name: 'Ana', password: '', ephemeral: 0, expiry: 0 });
-    sockets.last.accept();
-    sockets.last.deliver({
-      type: ServerType.RoomJoined,
-      data: {
-        roomId,
-        members: [ana],
-        hasPassword: false,
-        ephemeral: 0,
-        expiresAt: 0,
-        selfId: ana.id,
-      },
-    });
-    await screen.findByRole('log');
-    sockets.last.drop();
-    expect(await screen.findByText(/Connection lost/)).toBeTruthy();
-    session.send('are you there?');
-    expect(await screen.findByText('Waiting to send')).toBeTruthy();
-    timers.advance(timers.nextDelay() ?? 0);
-    sockets.last.accept();
-    sockets.last.deliver({
-      type: ServerType.Error,
-      data: { code: ErrorCode.RoomNotFound, msg: 'x' },
-    });
-    expect((await screen.findByRole('alert')).textContent).toMatch(/no longer exists/);
-    expect(screen.getByText('Not sent')).toBeTruthy();
-    expect(screen.getByText('are you there?')).toBeTruthy();
-    fireEvent.click(screen.getByRole('button', { name: 'Back to start' }));
-    expect(await screen.findByRole('button', { name: 'Create room' })).toBeTruthy();
+  it('closes the phone panel with Escape and gives the focus back to its button', async () => {
+    const { fake } = renderApp();
+    fireEvent.input(screen.getByLabelText('Nickname'), { target: { value: 'Ana' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create room' }));
+    await enterRoom(fake);
+    const toggle = await screen.findByRole('button', { name: /& invite/ });
+    fireEvent.click(toggle);
+    expect(toggle.getAttribute('aria-expanded')).toBe('true');
+    fireEvent.keyDown(document, { key: 'Escape' });
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(document.activeElement).toBe(toggle);
+  });
+
+  it('shows a reply as a quote that leads to the original, and text right-to-left when it is', async () => {
+    const { fake, store } = renderApp();
+    fireEvent.input(screen.getByLabelText('Nickname'), { target: { value: 'Ana' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create room' }));
+    await enterRoom(fake);
+    await screen.findByRole('log', { name: 'Messages' });
+    store.send('שלום לכולם');
+    await waitFor(() => expect(document.getElementById('msg-1')).not.toBeNull());
+    expect(document.querySelector('#msg-1 .message-text')?.getAttribute('dir')).toBe('auto');
+    fireEvent.click(await screen.findByRole('button', { name: 'Reply to your message' }));
+    expect(screen.getByText(/Replying to/)).toBeTruthy();
+    fireEvent.input(screen.getByLabelText('Message'), { target: { value: 'see above' } });
+    fireEvent.keyDown(screen.getByLabelText('Message'), { key: 'Enter' });
+    const quote = await screen.findByRole('button', { name: /Replying to Ana: שלום לכולם/ });
+    fireEvent.click(quote);
+    await waitFor(() => expect(document.activeElement?.id).toBe('msg-1'));
   });
 });

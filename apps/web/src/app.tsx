@@ -1,14 +1,16 @@
 import type { Component } from 'solid-js';
 import { createEffect, Show } from 'solid-js';
 import { HomeView } from './components/home-view.js';
+import type { Notifier } from './components/notifications.js';
 import { RoomView } from './components/room-view.js';
+import type { ChatStore } from './state/chat-store.js';
 import type { Route } from './state/join-route.js';
 import type { NicknameMemory } from './state/nickname.js';
-import type { Session } from './state/session-store.js';
 
 export interface AppProps {
-  session: Session;
+  store: ChatStore;
   nicknames: NicknameMemory;
+  notifier: Notifier;
   route: Route;
   onRouteDone: () => void;
 }
@@ -17,14 +19,14 @@ export interface AppProps {
 export const App: Component<AppProps> = (props) => {
   // Once in the room, the invitation has served its purpose: leaving goes back to a plain home.
   createEffect(() => {
-    if (props.session.state.entered) props.onRouteDone();
+    if (props.store.state.entered) props.onRouteDone();
   });
   return (
     <Show
-      when={props.session.state.entered}
+      when={props.store.state.entered}
       fallback={
         <HomeView
-          session={props.session}
+          store={props.store}
           nicknames={props.nicknames}
           invite={props.route.kind === 'join' ? props.route.code : undefined}
           badLink={props.route.kind === 'bad-link' ? props.route.message : undefined}
@@ -32,7 +34,7 @@ export const App: Component<AppProps> = (props) => {
         />
       }
     >
-      <RoomView session={props.session} />
+      <RoomView store={props.store} notifier={props.notifier} />
     </Show>
   );
 };

@@ -2,6 +2,7 @@ import type { RoomKey, SigningKeyPair } from '@hush/crypto';
 import {
   FILE_CHUNK_BYTES,
   MAX_FILE_BYTES,
+  MAX_THUMBNAIL_BYTES,
   chunkCount,
   chunkHash,
   isHushCryptoError,
@@ -111,9 +112,19 @@ export class FileTransfers {
   constructor(private readonly host: FileHost) {}
 
   /** Queues a file for sending. */
-  send(file: { name: string; type?: string; data: Uint8Array }): SendFileResult {
+  send(file: {
+    name: string;
+    type?: string;
+    data: Uint8Array;
+    thumbnail?: Uint8Array;
+  }): SendFileResult {
     if (file.data.length === 0) return { ok: false, reason: 'empty' };
     if (file.data.length > MAX_FILE_BYTES) return { ok: false, reason: 'too-large' };
+    // A preview larger than receivers accept is left out; the file itself still goes.
+    const thumbnail =
+      file.thumbnail !== undefined && file.thumbnail.length <= MAX_THUMBNAIL_BYTES
+        ? file.thumbnail
+        : undefined;
     if (this.queue.length > MAX_QUEUED_FILES) return { ok: false, reason: 'queue-full' };
     const transferId = newMessageId().slice(0, 21);
     const self = this.host.self();
@@ -131,6 +142,7 @@ export class FileTransfers {
       mimeType:
         file.type === undefined || file.type === '' ? 'application/octet-stream' : file.type,
       size: file.data.length,
+      ...(thumbnail === undefined ? {} : { thumbnail }),
       verification: this.host.keyPair() === undefined ? 'unsigned' : 'verified',
       ref,
       stableId,
@@ -289,6 +301,7 @@ export class FileTransfers {
         mimeType: item.info.mimeType,
         totalChunks: item.totalChunks,
         ...(hashes === undefined ? {} : { chunkHashes: hashes }),
+        ...(item.info.thumbnail === undefined ? {} : { thumbnail: item.info.thumbnail }),
       },
       this.host.keyPair(),
     );

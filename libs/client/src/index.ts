@@ -23,6 +23,7 @@ export { MESSAGE_LOG_SIZE, OWN_MESSAGE_MATCH_MS } from './message-log.js';
 export { DEFAULT_POLICY, isSeatError, isTransientError, type SessionPolicy } from './policy.js';
 export {
   CLIENT_CLOSED,
+  DEFAULT_ROOM_EXPIRY_SECONDS,
   MAX_INCOMING_FRAME_BYTES,
   MAX_MESSAGE_CODE_POINTS,
   Session,

@@ -312,6 +312,39 @@ describe('reconnecting', () => {
     });
   });
 
+  it('retries E020 on the first join of a resumed membership (a reloaded page), as on a rejoin', async () => {
+    const h = await harness({ resumed: true });
+    h.session.start();
+    await h.settle();
+    h.fake.last.open();
+    h.fake.last.receive({ type: ServerType.Error, data: { code: ErrorCode.NameTaken, msg: '' } });
+    await h.settle();
+    expect(h.of('server-error').at(-1)).toMatchObject({ code: 'E020', retrying: true });
+    h.clock.advance(h.clock.nextTimerIn()!);
+    await h.admit();
+    expect(h.session.inRoom).toBe(true);
+    expect(h.of('joined')[0]?.rejoin).toBe(false);
+  });
+
+  it('skips the rest of the reconnect delay on retryNow(), and does nothing when not waiting', async () => {
+    const h = await harness();
+    h.session.start();
+    await h.admit();
+    h.session.retryNow();
+    expect(h.fake.connections).toHaveLength(1);
+    h.fake.last.drop();
+    await h.settle();
+    expect(h.of('disconnected')[0]?.retryInMs).toBeGreaterThan(0);
+    h.session.retryNow();
+    expect(h.fake.connections).toHaveLength(2);
+    await h.admit();
+    expect(h.of('joined').at(-1)?.rejoin).toBe(true);
+    // The cancelled timer does not open a third connection later.
+    h.clock.advance(DEFAULT_POLICY.backoff.maxMs);
+    await h.settle();
+    expect(h.fake.connections).toHaveLength(2);
+  });
+
   it('gives up when no rejoin succeeded within the outage limit', async () => {
     const h = await harness({ policy: { giveUpAfterMs: 5_000 } });
     h.session.start();

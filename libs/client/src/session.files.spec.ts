@@ -1,6 +1,7 @@
 import type { RoomKey } from '@hush/crypto';
 import {
   FILE_CHUNK_BYTES,
+  MAX_THUMBNAIL_BYTES,
   chunkHash,
   encrypt,
   importVerifyingKey,
@@ -211,6 +212,32 @@ describe('sending files', () => {
       ['bob', 1],
       ['carol', 2],
     ]);
+  });
+
+  it('sends a thumbnail in the metadata as Arthas writes it, and leaves out one too large', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    const thumbnail = new Uint8Array([0xff, 0xd8, 1, 2, 0xff, 0xd9]);
+    h.session.sendFile({ name: 'cat.jpg', type: 'image/jpeg', data: bytes(100), thumbnail });
+    await h.settle();
+    h.session.sendFile({
+      name: 'big.jpg',
+      type: 'image/jpeg',
+      data: bytes(100),
+      thumbnail: new Uint8Array(MAX_THUMBNAIL_BYTES + 1),
+    });
+    await h.settle();
+    const metas = connection.sentOf(ClientType.SendFileMeta);
+    expect(metas).toHaveLength(2);
+    const first = await openFileMetadata(h.key, metas[0]!.data);
+    expect(first.metadata.thumbnail).toEqual(thumbnail);
+    // As JSON writes a Uint8Array: an object of index → byte.
+    expect(first.json['thumbnail']).toEqual({ 0: 0xff, 1: 0xd8, 2: 1, 3: 2, 4: 0xff, 5: 0xd9 });
+    expect(h.of('file-sent')[0]?.file.thumbnail).toEqual(thumbnail);
+    const second = await openFileMetadata(h.key, metas[1]!.data);
+    expect(second.metadata.thumbnail).toBeUndefined();
+    expect(h.of('file-sent')).toHaveLength(2);
   });
 
   it('paces chunks by the announced chunk budget and makes chunks fit the frame limit', async () => {

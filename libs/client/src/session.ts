@@ -70,6 +70,12 @@ import type { Connection, Transport, TransportClose } from './transport/transpor
 /** Longest message, in code points: far below the frame limit once signed, encrypted and encoded. */
 export const MAX_MESSAGE_CODE_POINTS = 4_000;
 
+/**
+ * The room lifetime clients ask for unless someone chooses another: none. A room ends anyway when
+ * its last member leaves; web and terminal clients share this default.
+ */
+export const DEFAULT_ROOM_EXPIRY_SECONDS = 0;
+
 /** What the session asks the relay for. */
 export type SessionTarget =
   { kind: 'create'; ephemeral: number; expiry: number } | { kind: 'join'; roomId: string };
@@ -103,6 +109,11 @@ export interface SessionOptions {
   policy?: Partial<SessionPolicy>;
   /** Largest incoming file taken, bytes. */
   maxFileBytes?: number;
+  /**
+   * This join resumes a membership of an earlier session (a reloaded page): the relay may still
+   * hold that seat for a moment, so E020 and E002 on the first join are retried as on a rejoin.
+   */
+  resumed?: boolean;
 }
 
 export type SendResult =
@@ -395,8 +406,17 @@ export class Session {
     this.kick();
   }
 
-  /** Queues a file for sending in the Arthas chunk format (at most 5 MiB). */
-  sendFile(file: { name: string; type?: string; data: Uint8Array }): SendFileResult {
+  /**
+   * Queues a file for sending in the Arthas chunk format (at most 5 MiB), with an optional JPEG
+   * `thumbnail` (kept small: Arthas writes it into the metadata frame as JSON, about 10 bytes per
+   * byte, and the frame must stay within the relay's limit).
+   */
+  sendFile(file: {
+    name: string;
+    type?: string;
+    data: Uint8Array;
+    thumbnail?: Uint8Array;
+  }): SendFileResult {
     if (this.state === 'ended' || this.state === 'leaving')
       return { ok: false, reason: 'not-in-room' };
     return this.files.send(file);
@@ -405,6 +425,16 @@ export class Session {
   /** Cancels one of our file transfers. */
   cancelFile(transferId: string): boolean {
     return this.files.cancel(transferId);
+  }
+
+  /**
+   * Skips the rest of the delay before the next connection attempt (the browser is back online,
+   * someone pressed "retry now"). Does nothing unless the session is waiting to reconnect.
+   */
+  retryNow(): void {
+    if (this.state !== 'waiting') return;
+    this.cancelTimer('retry');
+    this.open();
   }
 
   /** Chat messages queued and not yet written to the relay. */
@@ -1113,7 +1143,7 @@ export class Session {
     }
     const now = this.clock.now();
     let retry = isTransientError(code);
-    if (!retry && this.everJoined && isSeatError(code)) {
+    if (!retry && (this.everJoined || this.options.resumed === true) && isSeatError(code)) {
       this.seatTroubleSince ??= now;
       retry = now - this.seatTroubleSince < this.rejoinSeatGraceMs();
     }

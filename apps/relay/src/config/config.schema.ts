@@ -24,6 +24,10 @@ export type AddressRateKind = (typeof ADDRESS_RATE_KINDS)[number];
 /** `fileChunk` → `FILE_CHUNK`, for environment variable names. */
 const envName = (kind: string): string => kind.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
+/** How the relay gets its TLS certificate: see {@link RelayConfig}'s `server.tlsMode`. */
+export const TLS_MODES = ['files', 'self-signed'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
 /** Pino log levels the relay accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -37,6 +41,16 @@ export interface RelayConfig {
     port: number;
     /** Serve HTTPS/WSS from these PEM files; both or neither, readable at load time. */
     tls?: { certFile: string; keyFile: string };
+    /**
+     * `files`: HTTPS exactly when `tls` is set. `self-signed`: HTTPS with a certificate made at
+     * start (for phones on a LAN), never together with `tls`.
+     */
+    tlsMode: TlsMode;
+    /**
+     * Where other devices reach this relay's page (`http(s)://host[:port][/path/]`, ending in
+     * `/`); join links and QR codes use it when the page was opened on this computer.
+     */
+    publicUrl?: string;
     /** Accepted `Origin` values: normalised origins, exact non-URL tokens, or `'*'`; empty accepts any. */
     allowedOrigins: string[];
     /** Proxies whose `X-Forwarded-For` is trusted: IPv4/IPv6 addresses or CIDR blocks. */
@@ -120,6 +134,8 @@ export const ENV_BINDINGS: readonly { path: string; env: string; kind: EnvKind }
   { path: 'server.port', env: 'PORT', kind: 'integer' },
   { path: 'server.tls.certFile', env: 'HUSH_TLS_CERT', kind: 'string' },
   { path: 'server.tls.keyFile', env: 'HUSH_TLS_KEY', kind: 'string' },
+  { path: 'server.tlsMode', env: 'HUSH_TLS', kind: 'string' },
+  { path: 'server.publicUrl', env: 'HUSH_PUBLIC_URL', kind: 'string' },
   { path: 'server.allowedOrigins', env: 'HUSH_ALLOWED_ORIGINS', kind: 'list' },
   { path: 'server.trustedProxies', env: 'HUSH_TRUSTED_PROXIES', kind: 'list' },
   { path: 'server.webRoot', env: 'HUSH_WEB_ROOT', kind: 'string' },
@@ -182,6 +198,7 @@ export const CONFIG_DEFAULTS: DeepPartial<RelayConfig> = {
   server: {
     host: '0.0.0.0',
     port: 8080,
+    tlsMode: 'files',
     allowedOrigins: [],
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
@@ -326,6 +343,39 @@ function unreadableFile(path: string): string | undefined {
   }
 }
 
+const PUBLIC_URL_EXPECTED =
+  'expected the http:// or https:// address other devices open, such as https://192.168.1.20:8080 (no query, fragment or credentials)';
+
+/** An http(s) URL without credentials, query or fragment, normalised to end in `/`. */
+const publicUrl = z
+  .string({ error: PUBLIC_URL_EXPECTED })
+  .trim()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (
+          (url.protocol === 'http:' || url.protocol === 'https:') &&
+          url.hostname !== '' &&
+          url.username === '' &&
+          url.password === '' &&
+          url.search === '' &&
+          url.hash === '' &&
+          !value.includes('?') &&
+          !value.includes('#')
+        );
+      } catch {
+        return false;
+      }
+    },
+    { error: PUBLIC_URL_EXPECTED },
+  )
+  .transform((value) => {
+    const url = new URL(value);
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    return url.toString();
+  });
+
 const serverSchema = section({
   host: nonEmptyString('a host name or IP address'),
   port: integer(0, 65_535),
@@ -333,6 +383,8 @@ const serverSchema = section({
     certFile: tlsFile('certificate file', 'server.tls.keyFile (HUSH_TLS_KEY)'),
     keyFile: tlsFile('key file', 'server.tls.certFile (HUSH_TLS_CERT)'),
   }).optional(),
+  tlsMode: z.enum(TLS_MODES, { error: `expected one of ${TLS_MODES.join(', ')}` }),
+  publicUrl: publicUrl.optional(),
   allowedOrigins: z.array(
     z
       .string({ error: ORIGIN_EXPECTED })
@@ -352,6 +404,16 @@ const serverSchema = section({
   drainDelayMs: duration(0),
   drainWindowMs: duration(0),
   headerTimeoutMs: integer(100, 60_000),
+}).superRefine((server, ctx) => {
+  if (server.tlsMode === 'self-signed' && server.tls !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tlsMode'],
+      message:
+        'self-signed makes its own certificate: unset server.tls.certFile (HUSH_TLS_CERT) and server.tls.keyFile (HUSH_TLS_KEY), or set this to files',
+      params: CROSS_FIELD,
+    });
+  }
 });
 
 const metricsSchema = section({

@@ -55,6 +55,7 @@ const DEFAULTS: RelayConfig = {
   server: {
     host: '0.0.0.0',
     port: 8080,
+    tlsMode: 'files',
     allowedOrigins: [],
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
@@ -124,6 +125,8 @@ describe('environment variables', () => {
     HUSH_ALLOWED_ORIGINS: 'https://chat.example.com, http://localhost:5173',
     HUSH_TRUSTED_PROXIES: '10.0.0.0/8,192.168.1.1, ::1, fd00::/8',
     HUSH_WEB_ROOT: '/srv/hush/web',
+    HUSH_TLS: 'files',
+    HUSH_PUBLIC_URL: 'https://192.168.1.20:8443',
     HUSH_SHUTDOWN_TIMEOUT_MS: '15000',
     HUSH_DRAIN_DELAY_MS: '5000',
     HUSH_DRAIN_WINDOW_MS: '4000',
@@ -173,6 +176,8 @@ describe('environment variables', () => {
         host: '127.0.0.1',
         port: 9000,
         tls: { certFile, keyFile },
+        tlsMode: 'files',
+        publicUrl: 'https://192.168.1.20:8443/',
         allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
         trustedProxies: ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8'],
         webRoot: '/srv/hush/web',
@@ -737,6 +742,42 @@ describe('the returned object', () => {
 });
 
 describe('TLS', () => {
+  it('HUSH_TLS=self-signed asks for a certificate made at start, and excludes the PEM files', () => {
+    expect(load({ HUSH_TLS: 'self-signed' }).server).toMatchObject({ tlsMode: 'self-signed' });
+    expect(load({ HUSH_TLS: 'self-signed' }).server.tls).toBeUndefined();
+    expect(
+      configError(() =>
+        load({ HUSH_TLS: 'self-signed', HUSH_TLS_CERT: certFile, HUSH_TLS_KEY: keyFile }),
+      ).issues,
+    ).toEqual([
+      'server.tlsMode (HUSH_TLS): self-signed makes its own certificate: unset server.tls.certFile (HUSH_TLS_CERT) and server.tls.keyFile (HUSH_TLS_KEY), or set this to files',
+    ]);
+    expect(configError(() => load({ HUSH_TLS: 'yes' })).issues).toEqual([
+      'server.tlsMode (HUSH_TLS): expected one of files, self-signed, got "yes"',
+    ]);
+  });
+
+  it('HUSH_PUBLIC_URL is an http(s) address, kept with a trailing slash', () => {
+    expect(load({ HUSH_PUBLIC_URL: 'https://hush.lan:8443/chat' }).server.publicUrl).toBe(
+      'https://hush.lan:8443/chat/',
+    );
+    expect(load({ HUSH_PUBLIC_URL: 'http://[fd00::2]:8080/' }).server.publicUrl).toBe(
+      'http://[fd00::2]:8080/',
+    );
+    for (const bad of [
+      'hush.lan:8443',
+      'ftp://hush.lan/',
+      'https://u:p@hush.lan/',
+      'https://hush.lan/?a=1',
+      'https://hush.lan/#x',
+    ]) {
+      const [issue] = configError(() => load({ HUSH_PUBLIC_URL: bad })).issues;
+      expect(issue).toMatch(
+        /^server\.publicUrl \(HUSH_PUBLIC_URL\): expected the http:\/\/ or https:\/\/ address/,
+      );
+    }
+  });
+
   it('both readable files enable TLS', () => {
     expect(load({ HUSH_TLS_CERT: certFile, HUSH_TLS_KEY: keyFile }).server.tls).toEqual({
       certFile,

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RelayConfig } from '../config/config.schema.js';
 
 /**
  * The web client's Content-Security-Policy: no inline script, no third-party origin, WebSocket
@@ -25,12 +26,30 @@ export const CONTENT_SECURITY_POLICY = [
 /** Where `npm run build` puts the web client, relative to the built relay. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
+/** Where the page fetches what it should know before connecting: {@link pageConfig}. */
+export const PAGE_CONFIG_PATH = '/hush-config.json';
+
+/**
+ * What the web client learns before any connection: where other devices reach this relay (for
+ * join links and QR codes when the page was opened on localhost) and the limits its forms need.
+ */
+export function pageConfig(config: RelayConfig): Record<string, unknown> {
+  return {
+    publicUrl: config.server.publicUrl ?? null,
+    limits: {
+      nameMaxCodePoints: config.limits.nameMaxCodePoints,
+      maxExpirySeconds: config.limits.maxExpirySeconds,
+    },
+  };
+}
+
 /** Security headers on every HTTP response, and the built web client at `/` when present. */
 export function serveWebClient(
   app: NestExpressApplication,
-  webRoot: string | undefined,
-  tls: boolean,
+  options: { webRoot: string | undefined; hsts: boolean; page: Record<string, unknown> },
 ): string | undefined {
+  const { webRoot, hsts: tls } = options;
+  const pageJson = JSON.stringify(options.page);
   const express = app.getHttpAdapter().getInstance();
   express.disable('x-powered-by');
   app.use((_request: Request, response: Response, next: NextFunction) => {
@@ -43,6 +62,14 @@ export function serveWebClient(
     response.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     if (tls) response.setHeader('Strict-Transport-Security', 'max-age=31536000');
     next();
+  });
+  app.use(PAGE_CONFIG_PATH, (request: Request, response: Response, next: NextFunction) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      next();
+      return;
+    }
+    response.setHeader('Cache-Control', 'no-store');
+    response.type('application/json').send(pageJson);
   });
   const root = webRoot ?? DEFAULT_WEB_ROOT;
   if (!existsSync(join(root, 'index.html'))) return undefined;

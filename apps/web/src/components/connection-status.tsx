@@ -1,16 +1,15 @@
 import type { Component } from 'solid-js';
 import { Show } from 'solid-js';
-import type { SessionState } from '../state/session-store.js';
+import type { SessionState } from '../state/chat-store.js';
 import { useNow } from './use-now.js';
 
 /** The label for a connection state, without the countdown. */
 export function statusLabel(state: SessionState): string {
   switch (state.status) {
     case 'online':
-      return 'Connected';
+      return state.keyMismatch ? 'Connected, but cannot decrypt this room' : 'Connected';
     case 'connecting':
-    case 'joining':
-      return state.entered ? 'Reconnecting…' : 'Connecting…';
+      return state.entered || state.resuming ? 'Reconnecting…' : 'Connecting…';
     case 'waiting':
       if (!state.entered) return 'Cannot reach the relay. Retrying';
       if (state.dropReason === 'drain') return 'Relay restarting, reconnecting';
@@ -29,8 +28,10 @@ export const ConnectionStatus: Component<{ state: SessionState; onRetry: () => v
 ) => {
   const now = useNow();
   const seconds = () => Math.max(0, Math.ceil(((props.state.retryAt ?? 0) - now()) / 1000));
+  const health = () =>
+    props.state.status === 'online' && props.state.keyMismatch ? 'mismatch' : props.state.status;
   return (
-    <div class="connection" data-status={props.state.status}>
+    <div class="connection" data-status={health()}>
       <span class="connection-dot" aria-hidden="true" />
       <span class="connection-text">
         <span role="status" class="connection-label">

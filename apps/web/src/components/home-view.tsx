@@ -1,19 +1,20 @@
 import type { ShareCode } from '@hush/crypto';
 import type { Component } from 'solid-js';
 import { createEffect, createSignal, For, on, onMount, Show, untrack } from 'solid-js';
+import type { ChatStore } from '../state/chat-store.js';
 import { readJoinInput } from '../state/join-route.js';
 import type { NicknameMemory } from '../state/nickname.js';
+import type { Problem } from '../state/problems.js';
 import {
   DEFAULT_EPHEMERAL,
   DEFAULT_EXPIRY,
   EPHEMERAL_CHOICES,
-  EXPIRY_CHOICES,
+  expiryChoices,
 } from '../state/room-options.js';
-import type { Session } from '../state/session-store.js';
 import { ConnectionStatus } from './connection-status.js';
 
 export interface HomeViewProps {
-  session: Session;
+  store: ChatStore;
   nicknames: NicknameMemory;
   /** The room of a join link the page was opened with. */
   invite: ShareCode | undefined;
@@ -22,13 +23,18 @@ export interface HomeViewProps {
   onDismissInvite: () => void;
 }
 
+/** An error shown under its field, tied to it for screen readers. */
+const FieldError: Component<{ id: string; text: string | undefined }> = (props) => (
+  <p id={props.id} class="form-error" role="alert">
+    {props.text ?? ''}
+  </p>
+);
+
 /** Choose a nickname, then create a room or join one by link or share code. */
 export const HomeView: Component<HomeViewProps> = (props) => {
   // Initial values only: the fields are the user's from here on.
   const remembered = untrack(() => props.nicknames.recall());
-  const [name, setName] = createSignal(
-    untrack(() => props.session.state.name) || (remembered ?? ''),
-  );
+  const [name, setName] = createSignal(untrack(() => props.store.state.name) || (remembered ?? ''));
   const [remember, setRemember] = createSignal(remembered !== undefined);
   const [createPassword, setCreatePassword] = createSignal('');
   const [ephemeral, setEphemeral] = createSignal(DEFAULT_EPHEMERAL);
@@ -39,19 +45,27 @@ export const HomeView: Component<HomeViewProps> = (props) => {
   const [action, setAction] = createSignal<'create' | 'join'>();
   let nameField: HTMLInputElement | undefined;
   let joinPasswordField: HTMLInputElement | undefined;
+  let joinCodeField: HTMLTextAreaElement | undefined;
+  let createForm: HTMLFormElement | undefined;
+  let inviteForm: HTMLFormElement | undefined;
 
-  const session = () => props.session;
-  const busy = () => session().state.status !== 'idle';
-  const error = () => session().state.joinError;
+  const store = () => props.store;
+  const state = () => props.store.state;
+  const busy = () => state().status !== 'idle';
+  const error = () => state().joinError;
+  const fieldError = (field: Problem['field']) =>
+    error()?.field === field ? error()?.text : undefined;
+  const nameError = () => fieldError('name');
+  const codeError = () => joinInputError() ?? fieldError('code');
 
   onMount(() => nameField?.focus());
 
   // Put the cursor where the problem is.
   createEffect(
     on(error, (problem) => {
-      if (problem?.kind === 'wrong-password') joinPasswordField?.focus();
-      else if (problem?.kind === 'name-taken' || problem?.kind === 'invalid-name')
-        nameField?.focus();
+      if (problem?.field === 'password') joinPasswordField?.focus();
+      else if (problem?.field === 'name') nameField?.focus();
+      else if (problem?.field === 'code') joinCodeField?.focus();
     }),
   );
 
@@ -65,7 +79,7 @@ export const HomeView: Component<HomeViewProps> = (props) => {
     if (busy()) return;
     setAction('create');
     keepNickname();
-    void session().create({
+    void store().create({
       name: name(),
       password: createPassword(),
       ephemeral: ephemeral(),
@@ -82,23 +96,29 @@ export const HomeView: Component<HomeViewProps> = (props) => {
       const read = readJoinInput(joinText());
       if (!read.ok) {
         setJoinInputError(read.message);
+        joinCodeField?.focus();
         return;
       }
       code = read.code;
     }
     setJoinInputError(undefined);
     keepNickname();
-    void session().join({ name: name(), password: joinPassword(), code });
+    void store().join({ name: name(), password: joinPassword(), code });
   };
 
-  const errorFor = (which: 'create' | 'join') => (action() === which ? error() : undefined);
+  // Problems that belong to no field are shown with the form that caused them.
+  const formError = (which: 'create' | 'join') => {
+    const problem = error();
+    if (problem === undefined || problem.field !== undefined) return undefined;
+    return action() === which ? problem.text : undefined;
+  };
   const pendingFor = (which: 'create' | 'join') => busy() && action() === which;
 
   const Pending: Component<{ which: 'create' | 'join' }> = (p) => (
     <Show when={pendingFor(p.which)}>
       <div class="pending">
-        <ConnectionStatus state={session().state} onRetry={() => session().retryNow()} />
-        <button type="button" onClick={() => session().leave()}>
+        <ConnectionStatus state={state()} onRetry={() => store().retryNow()} />
+        <button type="button" onClick={() => store().leave()}>
           Cancel
         </button>
       </div>
@@ -113,17 +133,19 @@ export const HomeView: Component<HomeViewProps> = (props) => {
         id="join-password"
         type="password"
         autocomplete="off"
-        aria-describedby="join-password-help"
+        aria-invalid={fieldError('password') !== undefined}
+        aria-describedby="join-password-help join-password-error"
         value={joinPassword()}
         onInput={(event) => setJoinPassword(event.currentTarget.value)}
       />
       <p id="join-password-help" class="help">
         Only if the room has one.
       </p>
-      <Show when={errorFor('join')}>
-        {(problem) => (
+      <FieldError id="join-password-error" text={fieldError('password')} />
+      <Show when={formError('join')}>
+        {(text) => (
           <p class="form-error" role="alert">
-            {problem().text}
+            {text()}
           </p>
         )}
       </Show>
@@ -144,6 +166,27 @@ export const HomeView: Component<HomeViewProps> = (props) => {
         </p>
       </header>
 
+      <Show when={state().resuming}>
+        <section class="card" aria-labelledby="resume-heading">
+          <h2 id="resume-heading">Rejoining your room…</h2>
+          <p class="help">This tab was in a room before it reloaded.</p>
+          <div class="pending">
+            <ConnectionStatus state={state()} onRetry={() => store().retryNow()} />
+            <button type="button" onClick={() => store().leave()}>
+              Cancel
+            </button>
+          </div>
+        </section>
+      </Show>
+
+      <Show when={action() === undefined && error()?.field === undefined ? error() : undefined}>
+        {(problem) => (
+          <p class="form-error card" role="alert">
+            {problem().text}
+          </p>
+        )}
+      </Show>
+
       <section class="card" aria-labelledby="you-heading">
         <h2 id="you-heading">You</h2>
         <label for="nickname">Nickname</label>
@@ -153,13 +196,23 @@ export const HomeView: Component<HomeViewProps> = (props) => {
           autocomplete="nickname"
           spellcheck={false}
           required
-          aria-describedby="nickname-help"
+          dir="auto"
+          enterkeyhint="go"
+          aria-invalid={nameError() !== undefined}
+          aria-describedby="nickname-help nickname-error"
           value={name()}
           onInput={(event) => setName(event.currentTarget.value)}
+          onKeyDown={(event) => {
+            if (event.key !== 'Enter' || event.isComposing) return;
+            event.preventDefault();
+            // Enter goes on with the page's main action: the invitation, or a new room.
+            (inviteForm ?? createForm)?.requestSubmit();
+          }}
         />
         <p id="nickname-help" class="help">
-          1 to {session().state.nameMax} characters, shown to the others in the room.
+          1 to {state().nameMax} characters, shown to the others in the room.
         </p>
+        <FieldError id="nickname-error" text={nameError()} />
         <label class="check">
           <input
             type="checkbox"
@@ -183,7 +236,12 @@ export const HomeView: Component<HomeViewProps> = (props) => {
 
       <Show when={props.invite}>
         {(invite) => (
-          <form class="card invite" aria-labelledby="invite-heading" onSubmit={join}>
+          <form
+            ref={inviteForm}
+            class="card invite"
+            aria-labelledby="invite-heading"
+            onSubmit={join}
+          >
             <h2 id="invite-heading">Join the room you were invited to</h2>
             <p class="help">
               Room <span class="mono">{invite().roomId}</span>
@@ -200,7 +258,7 @@ export const HomeView: Component<HomeViewProps> = (props) => {
         )}
       </Show>
 
-      <form class="card" aria-labelledby="create-heading" onSubmit={create}>
+      <form ref={createForm} class="card" aria-labelledby="create-heading" onSubmit={create}>
         <h2 id="create-heading">Create a room</h2>
         <label for="create-password">Password (optional)</label>
         <input
@@ -231,17 +289,17 @@ export const HomeView: Component<HomeViewProps> = (props) => {
           value={String(expiry())}
           onChange={(event) => setExpiry(Number(event.currentTarget.value))}
         >
-          <For each={EXPIRY_CHOICES}>
+          <For each={expiryChoices(state().maxExpirySeconds)}>
             {(choice) => <option value={String(choice.value)}>{choice.label}</option>}
           </For>
         </select>
         <p id="expiry-help" class="help">
           Whatever you choose, a room is gone for good once its last member leaves.
         </p>
-        <Show when={errorFor('create')}>
-          {(problem) => (
+        <Show when={formError('create')}>
+          {(text) => (
             <p class="form-error" role="alert">
-              {problem().text}
+              {text()}
             </p>
           )}
         </Show>
@@ -256,19 +314,18 @@ export const HomeView: Component<HomeViewProps> = (props) => {
           <h2 id="join-heading">Join a room</h2>
           <label for="join-code">Share code or join link</label>
           <textarea
+            ref={joinCodeField}
             id="join-code"
             class="mono"
             rows="2"
             spellcheck={false}
             autocomplete="off"
-            aria-invalid={joinInputError() !== undefined}
+            aria-invalid={codeError() !== undefined}
             aria-describedby="join-code-error"
             value={joinText()}
             onInput={(event) => setJoinText(event.currentTarget.value)}
           />
-          <p id="join-code-error" class="form-error" role="alert">
-            {joinInputError() ?? ''}
-          </p>
+          <FieldError id="join-code-error" text={codeError()} />
           <JoinFields />
         </form>
       </Show>

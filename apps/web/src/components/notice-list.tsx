@@ -1,6 +1,6 @@
 import type { Component } from 'solid-js';
 import { For } from 'solid-js';
-import type { SessionNotice } from '../state/session-store.js';
+import type { SessionNotice } from '../state/chat-store.js';
 
 /** Transient notices from the relay or about delivery; errors are announced as alerts. */
 export const NoticeList: Component<{
@@ -15,7 +15,10 @@ export const NoticeList: Component<{
           data-tone={notice.tone}
           role={notice.tone === 'error' ? 'alert' : undefined}
         >
-          <p>{notice.text}</p>
+          <p>
+            {notice.text}
+            {notice.count > 1 ? ` (×${notice.count})` : ''}
+          </p>
           <button
             type="button"
             class="icon-button"

@@ -1,6 +1,7 @@
 import type { Component } from 'solid-js';
 import { createResource, createSignal, onCleanup, Show } from 'solid-js';
-import type { ShareInfo } from '../state/session-store.js';
+import type { ShareInfo } from '../state/chat-store.js';
+import { isLoopbackHost } from '../state/urls.js';
 import { qrDataUrl } from './qr-code.js';
 
 /** Copies text; falls back to selecting it in its field for the user to copy. */
@@ -15,17 +16,18 @@ async function copyText(text: string, field: HTMLInputElement | undefined): Prom
   }
 }
 
-/** How to invite others: the share code, the join link, a QR code, and the key fingerprint. */
-export const SharePanel: Component<{
-  share: ShareInfo | undefined;
-  fingerprint: string | undefined;
-}> = (props) => {
+/** How to invite others: the share code, the join link and a QR code of it. */
+export const SharePanel: Component<{ share: ShareInfo | undefined }> = (props) => {
   const [copied, setCopied] = createSignal('');
   const [qr] = createResource(() => props.share?.link, qrDataUrl);
   let codeField: HTMLInputElement | undefined;
   let linkField: HTMLInputElement | undefined;
   let clearTimer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(clearTimer));
+  const localOnly = () => {
+    const link = props.share?.link;
+    return link !== undefined && isLoopbackHost(new URL(link).hostname);
+  };
 
   const copy = async (what: 'code' | 'link') => {
     const share = props.share;
@@ -87,6 +89,13 @@ export const SharePanel: Component<{
             <p class="copied" role="status">
               {copied()}
             </p>
+            <Show when={localOnly()}>
+              <p class="help warn-text" data-testid="local-link-warning">
+                This link uses this computer's own address, so it opens only here. For phones and
+                other computers, start the relay with HUSH_PUBLIC_URL set to an address they can
+                reach (with HUSH_TLS=self-signed for HTTPS).
+              </p>
+            </Show>
             <Show when={qr.state === 'ready' ? qr() : undefined}>
               {(src) => (
                 <img
@@ -101,14 +110,6 @@ export const SharePanel: Component<{
           </>
         )}
       </Show>
-      <h3>Key fingerprint</h3>
-      <p class="fingerprint mono" data-testid="fingerprint">
-        {props.fingerprint ?? '…'}
-      </p>
-      <p class="help">
-        Compare it with the other members over a call or in person. If everyone sees the same
-        fingerprint, you all hold the same key.
-      </p>
     </section>
   );
 };

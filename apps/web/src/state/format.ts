@@ -20,12 +20,31 @@ export function typingText(names: readonly string[]): string {
   return `${first}, ${second} and ${others} ${others === 1 ? 'other' : 'others'} are typing…`;
 }
 
-/** When a room closes, for people: "never", "in 23 h", "in 5 min". */
+/** A room's remaining life is shown to the second within this last stretch. */
+export const LAST_HOUR_SECONDS = 3_600;
+
+/**
+ * When a room closes, for people: "never", "expired", "in 12:05" (minutes and seconds, within
+ * the last hour), "in 5 h", "in 3 days". `expiresAt` is unix seconds, `nowMs` unix ms.
+ */
 export function expiryText(expiresAt: number, nowMs: number): string {
   if (expiresAt === 0) return 'never';
-  const seconds = Math.max(0, Math.round(expiresAt - nowMs / 1000));
-  if (seconds < 90) return `in ${seconds} s`;
-  if (seconds < 90 * 60) return `in ${Math.round(seconds / 60)} min`;
+  const seconds = Math.ceil(expiresAt - nowMs / 1000);
+  if (seconds <= 0) return 'expired';
+  if (seconds <= LAST_HOUR_SECONDS) return `in ${clockDuration(seconds)}`;
   if (seconds < 48 * 3600) return `in ${Math.round(seconds / 3600)} h`;
   return `in ${Math.round(seconds / 86_400)} days`;
+}
+
+/** "0:09", "4:59", "59:59": a countdown in minutes and seconds. */
+export function clockDuration(seconds: number): string {
+  const whole = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** "1.2 MB", "340 KB", "12 bytes". */
+export function byteSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} bytes`;
+  if (bytes < 1_000_000) return `${Math.round(bytes / 1000)} KB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }

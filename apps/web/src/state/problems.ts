@@ -5,8 +5,10 @@ import { ErrorCode } from '@hush/protocol';
 export type ProblemKind =
   | 'room-not-found'
   | 'room-gone'
+  | 'room-gone-reload'
   | 'room-expired'
   | 'room-closed'
+  | 'seat-lost'
   | 'wrong-password'
   | 'room-full'
   | 'name-taken'
@@ -15,20 +17,30 @@ export type ProblemKind =
   | 'locked-out'
   | 'rate-limited'
   | 'unavailable'
+  | 'unreachable'
+  | 'failed'
   | 'rejected';
+
+/** The form field a problem is about, so the UI can show it there. */
+export type ProblemField = 'name' | 'password' | 'code';
 
 export interface Problem {
   kind: ProblemKind;
   /** One sentence for people. */
   text: string;
+  field?: ProblemField;
 }
 
 const TEXT: Record<ProblemKind, string> = {
   'room-not-found': 'That room does not exist. It may have closed when its last member left.',
   'room-gone':
     'This room no longer exists: everyone was disconnected and an empty room is gone for good. Create a new room to keep talking.',
+  'room-gone-reload':
+    'The room closed while this page was reloading: you were its last member, and an empty room is gone for good.',
   'room-expired': 'This room has expired and is closed.',
   'room-closed': 'This room was closed.',
+  'seat-lost':
+    'You lost your place in the room while the relay recovered from a fault (someone took your nickname, or the last seat). Join again to continue.',
   'wrong-password': 'Wrong password. This room needs the password its creator chose.',
   'room-full': 'This room is full.',
   'name-taken': 'Someone in this room already uses that nickname. Pick another one.',
@@ -38,17 +50,27 @@ const TEXT: Record<ProblemKind, string> = {
   'locked-out': 'Too many failed attempts from your network. Try again in a few minutes.',
   'rate-limited': 'Too many attempts in a short time. Wait a few seconds and try again.',
   unavailable: 'The relay cannot reach the room right now. Try again in a moment.',
+  unreachable: 'Cannot reach the relay. Check your connection and try again.',
+  failed: 'Something went wrong in this page.',
   rejected: 'The relay refused the request.',
 };
 
+const FIELD: Partial<Record<ProblemKind, ProblemField>> = {
+  'name-taken': 'name',
+  'invalid-name': 'name',
+  'wrong-password': 'password',
+  'invalid-code': 'code',
+};
+
 export function problem(kind: ProblemKind, text: string = TEXT[kind]): Problem {
-  return { kind, text };
+  const field = FIELD[kind];
+  return field === undefined ? { kind, text } : { kind, text, field };
 }
 
 /**
- * What an Error answering CreateRoom/JoinRoom means to the user. `rejoining` is true when the
- * client was already in the room and lost its connection: then "not found" means the room died
- * while we were away.
+ * What a refusal of CreateRoom/JoinRoom means to the user. `rejoining` is true when the client
+ * was already in the room and lost its connection: then "not found" means the room died while
+ * we were away.
  */
 export function joinProblem(code: ErrorCodeType, rejoining: boolean): Problem {
   switch (code) {
@@ -75,24 +97,6 @@ export function joinProblem(code: ErrorCodeType, rejoining: boolean): Problem {
       return problem('rejected');
     default:
       return assertNever(code);
-  }
-}
-
-/**
- * Join answers worth retrying by themselves. When rejoining, the relay may still hold our old
- * seat (a replica that died keeps its members for a few seconds), which looks like "name taken"
- * or "room full" until it is evicted.
- */
-export function isTransientJoinError(code: ErrorCodeType, rejoining: boolean): boolean {
-  switch (code) {
-    case ErrorCode.Unavailable:
-    case ErrorCode.RateLimited:
-      return true;
-    case ErrorCode.NameTaken:
-    case ErrorCode.RoomFull:
-      return rejoining;
-    default:
-      return false;
   }
 }
 

@@ -1,3 +1,5 @@
+import { DEFAULT_ROOM_EXPIRY_SECONDS } from '@hush/client';
+
 /** Choices offered when creating a room. Values are what CreateRoom carries, in seconds. */
 export interface Choice {
   value: number;
@@ -12,12 +14,19 @@ export const EPHEMERAL_CHOICES: readonly Choice[] = [
   { value: 300, label: '5 minutes' },
 ];
 
-export const EXPIRY_CHOICES: readonly Choice[] = [
+const EXPIRY_CHOICES: readonly Choice[] = [
+  { value: 0, label: 'Never (when the last member leaves)' },
+  { value: 600, label: '10 minutes' },
   { value: 3_600, label: '1 hour' },
   { value: 86_400, label: '24 hours' },
   { value: 604_800, label: '7 days' },
-  { value: 0, label: 'Never' },
 ];
 
+/** Expiry choices within the relay's `maxExpirySeconds` (Welcome, or the page's relay config). */
+export function expiryChoices(maxExpirySeconds: number): readonly Choice[] {
+  return EXPIRY_CHOICES.filter((choice) => choice.value <= maxExpirySeconds);
+}
+
 export const DEFAULT_EPHEMERAL = 0;
-export const DEFAULT_EXPIRY = 86_400;
+/** The same default as every Hush client (`@hush/client`). */
+export const DEFAULT_EXPIRY = DEFAULT_ROOM_EXPIRY_SECONDS;
