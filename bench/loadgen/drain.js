@@ -1017,9 +1017,24 @@ export async function drain(unit, host) {
   host.log(`  SIGTERM to replica ${DRAINED}; drain window ${relay.drainWindowMs} ms`);
 
   let lastReport = nowMs();
+  // CPU of every process, second by second through the storm: starved, or busy on its own?
+  /** @type {Record<string, (number | null)[]>} */
+  const cpuTimeline = {};
+  let lastSample = atSigterm;
+  let sampled = 0;
   const allBack = () => drained.every((m) => m.backAt !== undefined || m.state === 'failed');
   while (!allBack() && nowMs() < run.giveUpAt) {
     await sleep(50);
+    if (nowMs() - sigtermAt >= 1_000 * (sampled + 1)) {
+      sampled += 1;
+      const sample = await host.probe('drain:second');
+      const usage = usageBetween(lastSample, sample);
+      lastSample = sample;
+      for (const [name, u] of Object.entries(usage.procs)) {
+        (cpuTimeline[name] ??= []).push(u === null ? null : Math.round(u.cpuPct));
+      }
+      (cpuTimeline.other ??= []).push(Math.round(usage.otherPct));
+    }
     if (nowMs() - lastReport >= 2_000) {
       lastReport = nowMs();
       const back = drained.filter((m) => m.backAt !== undefined).length;
@@ -1155,6 +1170,8 @@ export async function drain(unit, host) {
       storm: run.latency.storm.summary(),
       after: run.latency.after.summary(),
     },
+    /** CPU % of each process (and of other load on the machine) per second of the storm. */
+    cpuTimeline,
     /** The generator's event-loop delay, ms, before the SIGTERM and during the storm. */
     loadgenLoopDelayMs: { steady: loopSteady, storm: loopStorm },
     usage: {
