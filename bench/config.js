@@ -18,7 +18,7 @@ export const SYSTEMS = {
  * @typedef {object} Target
  * @property {string} id
  * @property {keyof typeof SYSTEMS} system
- * @property {1 | 2} replicas  two replicas share a local redis-server
+ * @property {1 | 2 | 3} replicas  several replicas share a local redis-server (three: the drain scenario only)
  * @property {boolean} [optional]  run only when named in --targets
  */
 
@@ -129,6 +129,37 @@ export const SCENARIOS = {
     durationMs: 5_000,
     maxCycles: 200_000,
   },
+  drain: {
+    // Its own unit (not run per target): three Hush replicas on the run's Redis.
+    kind: 'drain',
+    title: 'Drain under load',
+    describe: (/** @type {any} */ s) =>
+      `SIGTERM to replica 0 of 3 holding ${s.clients[0]} clients (replicas 1 and 2: ${s.clients[1]} and ${s.clients[2]}), ` +
+      `rooms of ${s.roomSize} spanning all three, each room sending a message every ${s.roomSendIntervalMs / 1000} s`,
+    replicas: 3,
+    /** Members per replica at the start; replica 0 is the one drained. */
+    clients: [5_000, 1_000, 1_000],
+    roomSize: 10,
+    /** Each room sends one chat message per interval, its members taking turns. */
+    roomSendIntervalMs: 1_000,
+    connectConcurrency: 200,
+    setupTimeoutMs: 90_000,
+    /** Steady load before the SIGTERM, and after the last drained client is back. */
+    steadyMs: 3_000,
+    afterMs: 3_000,
+    /** Joins on the survivors are counted in buckets this wide (peak joins/s). */
+    bucketMs: 250,
+    /** Goal: every drained client back in its room within drain delay + window + this. */
+    backGraceMs: 5_000,
+    /** Past the goal, returns are awaited this much longer before the rest count as not back. */
+    giveUpMs: 30_000,
+    /**
+     * On top of HUSH_BENCH_ENV: the relay's own shutdown bound (the bench's 3 s would cut the
+     * drain window to 1 s), and info logs for the drain's own lines ('draining', 'drained').
+     */
+    relayEnv: { HUSH_SHUTDOWN_TIMEOUT_MS: undefined, HUSH_LOG_LEVEL: 'info' },
+    unitTimeoutMs: 300_000,
+  },
   'hostile-decode': {
     kind: 'decode',
     title: 'Adversarial decode',
@@ -162,7 +193,11 @@ export const QUICK = {
   idle: { connections: 1_000, settleMs: 500, idleCpuMs: 300 },
   churn: { durationMs: 1_000, concurrency: 10 },
   'hostile-decode': { minMs: 5, warmup: 1 },
+  drain: { clients: [500, 100, 100], steadyMs: 1_500, afterMs: 1_500, setupTimeoutMs: 30_000 },
 };
 
-/** Bound on one unit (one scenario against one system), start and teardown included. */
+/**
+ * Bound on one unit (one scenario against one system), start and teardown included; a scenario
+ * may set its own (`unitTimeoutMs`).
+ */
 export const UNIT_TIMEOUT_MS = 150_000;

@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // `npm run bench`: every scenario against Hush, the bare `ws` baseline and Socket.IO, with one
-// replica and with two replicas plus Redis, on this machine, in one run. Writes
-// bench/results/latest.json and latest.md, and the table into BENCHMARKS.md.
+// replica and with two replicas plus Redis, on this machine, in one run; the drain scenario runs
+// once, against three Hush replicas on the same Redis. Writes bench/results/latest.json and
+// latest.md, and the tables into BENCHMARKS.md.
 //
-//   node bench/run.js [--quick] [--scenarios=small-rooms,big-room,idle,churn,hostile-decode]
+//   node bench/run.js [--quick]
+//                     [--scenarios=small-rooms,big-room,idle,churn,drain,hostile-decode]
 //                     [--targets=hush-1,baseline-1,socketio-1,hush-2,baseline-2,socketio-2]
-//                       (opt-in extras: baseline-batch-1, baseline-batch-2)
-//                     [--write-md | --no-write-md]
+//                       (opt-in extras: baseline-batch-1, baseline-batch-2; targets do not
+//                       apply to drain and hostile-decode, which are one unit each)
+//                     [--write-md | --no-write-md] [--cpu-prof]
 //
-// BENCHMARKS.md is rewritten only by a full run (all scenarios and targets, not --quick) unless
-// --write-md says otherwise.
+// --cpu-prof runs every replica under `node --cpu-prof`; the profiles (written as each replica
+// exits) go beside the logs, under bench/results/logs/<run>/profiles/.
+//
+// A full run (all scenarios and targets, not --quick) rewrites the results section of
+// BENCHMARKS.md; any other run leaves it alone unless --write-md says otherwise, and then
+// replaces only the sections of the scenarios it ran.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { QUICK, SCENARIOS, TARGETS } from './config.js';
 import { checkSocketIoWire } from './lib/compat.js';
 import { killAll, raiseFileLimit, startRedis, stopProcess, flushRedis } from './lib/processes.js';
-import { renderMarkdown, updateBenchmarksMd } from './lib/report.js';
+import { mergeBenchmarksMd, renderMarkdown, updateBenchmarksMd } from './lib/report.js';
 import { REPO_ROOT, runDecodeUnit, runUnit, unavailable } from './lib/unit.js';
 
 const { values: flags } = parseArgs({
@@ -28,6 +35,7 @@ const { values: flags } = parseArgs({
     targets: { type: 'string' },
     'write-md': { type: 'boolean' },
     'no-write-md': { type: 'boolean' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 
@@ -35,6 +43,9 @@ const RESULTS = join(REPO_ROOT, 'bench/results');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const logDir = join(RESULTS, 'logs', stamp);
 mkdirSync(logDir, { recursive: true });
+const nodeArgs = flags['cpu-prof']
+  ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`]
+  : [];
 
 /** @param {string | undefined} list @param {string[]} all */
 function pick(list, all) {
@@ -82,7 +93,14 @@ async function main() {
     ]),
   );
   const idleConnections = scenarios.idle?.connections ?? 0;
-  const fdLimit = raiseFileLimit(Math.max(65_536, idleConnections * 2 + 4_096));
+  /** @type {number} */
+  const drainConnections = (scenarios.drain?.clients ?? []).reduce(
+    (/** @type {number} */ a, /** @type {number} */ b) => a + b,
+    0,
+  );
+  const fdLimit = raiseFileLimit(
+    Math.max(65_536, Math.max(idleConnections, drainConnections) * 2 + 4_096),
+  );
   log(`open-file limit ${fdLimit}; logs in ${logDir}`);
   if (fdLimit < idleConnections + 1_024 && scenarios.idle !== undefined) {
     scenarios.idle.connections = Math.max(1_000, fdLimit - 1_024);
@@ -91,8 +109,11 @@ async function main() {
 
   const meta = machine(flags.quick);
   const needsRedis =
-    Object.values(scenarios).some((s) => s.kind !== 'decode') &&
-    targets.some((t) => t.replicas > 1 && unavailable(t) === undefined);
+    (Object.values(scenarios).some((s) => s.kind !== 'decode' && s.kind !== 'drain') &&
+      targets.some((t) => t.replicas > 1 && unavailable(t) === undefined)) ||
+    Object.values(scenarios).some(
+      (s) => s.kind === 'drain' && unavailable(drainTarget(s)) === undefined,
+    );
   const redis = needsRedis ? await startRedis(join(logDir, 'redis.log')) : undefined;
   const redisInfo =
     redis === undefined
@@ -103,7 +124,9 @@ async function main() {
   /** @type {any[]} */
   const units = [];
   try {
-    const serverScenarios = scenarioNames.filter((name) => scenarios[name]?.kind !== 'decode');
+    const serverScenarios = scenarioNames.filter(
+      (name) => scenarios[name]?.kind !== 'decode' && scenarios[name]?.kind !== 'drain',
+    );
     if (serverScenarios.length > 0 && targets.some((t) => t.system === 'socketio')) {
       await checkSocketIoWire(logDir);
       log('Socket.IO wire check: the raw generator client and socket.io-client interoperate');
@@ -132,6 +155,10 @@ async function main() {
         }
         continue;
       }
+      if (scenario.kind === 'drain') {
+        units.push(await drainUnit(name, scenario, redisInfo));
+        continue;
+      }
       for (const target of targets) {
         const why = unavailable(target);
         const base = {
@@ -158,6 +185,7 @@ async function main() {
             logDir,
             redis: redisInfo,
             referenceRate,
+            nodeArgs,
             log,
           });
           if (target.system === 'hush' && result.saturatingSendsPerSec !== undefined) {
@@ -188,13 +216,56 @@ async function main() {
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(RESULTS, `run-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), markdown);
-  if (writeMd) updateBenchmarksMd(join(REPO_ROOT, 'BENCHMARKS.md'), markdown);
+  if (writeMd && fullRun) updateBenchmarksMd(join(REPO_ROOT, 'BENCHMARKS.md'), markdown);
+  else if (writeMd) mergeBenchmarksMd(join(REPO_ROOT, 'BENCHMARKS.md'), report);
   log(`\n${markdown}`);
   log(
     `wrote bench/results/latest.json and latest.md${writeMd ? ' and BENCHMARKS.md' : ''} ` +
       `in ${report.meta.totalSeconds.toFixed(0)} s`,
   );
   if (units.some((u) => u.status === 'failed')) process.exitCode = 1;
+}
+
+/**
+ * The drain scenario's one target: Hush, as many replicas as it asks for, on the run's Redis.
+ * @param {Record<string, any>} scenario
+ * @returns {import('./config.js').Target}
+ */
+function drainTarget(scenario) {
+  return { id: `hush-${scenario.replicas}`, system: 'hush', replicas: scenario.replicas };
+}
+
+/**
+ * One drain unit: its own replicas on the run's Redis, flushed first.
+ * @param {string} name
+ * @param {Record<string, any>} scenario
+ * @param {{ url: string, pid: number } | undefined} redis
+ */
+async function drainUnit(name, scenario, redis) {
+  const target = drainTarget(scenario);
+  const base = {
+    scenario: name,
+    target: target.id,
+    system: target.system,
+    replicas: target.replicas,
+  };
+  const why = unavailable(target);
+  if (why !== undefined || redis === undefined) {
+    const reason = why ?? 'no Redis';
+    log(`-- ${target.id}: skipped (${reason})`);
+    return { ...base, status: 'skipped', reason };
+  }
+  log(`-- ${target.id}`);
+  const unitStarted = performance.now();
+  try {
+    await flushRedis(redis.url);
+    const result = await runUnit(target, name, scenario, { logDir, redis, nodeArgs, log });
+    return { ...base, status: 'ok', seconds: secondsSince(unitStarted), result };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`   FAILED: ${message}`);
+    return { ...base, status: 'failed', seconds: secondsSince(unitStarted), error: message };
+  }
 }
 
 /** @param {number} since */

@@ -125,6 +125,25 @@ export function usageBetween(start, end) {
 }
 
 /**
+ * TCP listen-queue counters of this network namespace (/proc/net/netstat, TcpExt): connections
+ * dropped because an accept queue was full. They count for every process on the machine.
+ * @returns {{ listenOverflows: number, listenDrops: number } | undefined}
+ */
+export function listenQueueDrops() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const at = lines.findIndex((line) => line.startsWith('TcpExt:'));
+    const names = (lines[at] ?? '').trim().split(/\s+/);
+    const values = (lines[at + 1] ?? '').trim().split(/\s+/).map(Number);
+    const value = (/** @type {string} */ name) => values[names.indexOf(name)] ?? Number.NaN;
+    const drops = { listenOverflows: value('ListenOverflows'), listenDrops: value('ListenDrops') };
+    return Number.isNaN(drops.listenOverflows) ? undefined : drops;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * @param {number} value
  * @param {number} digits
  */

@@ -5,6 +5,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export const BEGIN_MARKER = '<!-- bench:results:begin -->';
 export const END_MARKER = '<!-- bench:results:end -->';
 
+/**
+ * Markers around one scenario's section inside the results, so a run of some scenarios can
+ * replace their sections and leave the others.
+ * @param {string} name
+ */
+const sectionMarkers = (name) => ({
+  begin: `<!-- bench:section:${name} -->`,
+  end: `<!-- bench:section:${name}:end -->`,
+});
+
 const LABEL = {
   hush: 'Hush',
   baseline: 'bare ws',
@@ -118,6 +128,7 @@ export function renderMarkdown(report) {
       u.result?.reference?.usage?.otherPct,
       u.result?.peak?.usage?.otherPct,
       u.result?.usage?.otherPct,
+      u.result?.usage?.storm?.otherPct,
     ])
     .filter((v) => typeof v === 'number');
   const otherMean = others.length === 0 ? 0 : others.reduce((a, b) => a + b, 0) / others.length;
@@ -129,17 +140,11 @@ export function renderMarkdown(report) {
   );
   lines.push('');
 
-  for (const [name, scenario] of Object.entries(meta.scenarios)) {
-    const s = /** @type {any} */ (scenario);
-    const rows = units.filter((u) => u.scenario === name);
-    if (rows.length === 0) continue;
-    lines.push(`#### ${s.title}: ${describe(name, s, rows)}`);
-    lines.push('');
-    if (s.kind === 'throughput') lines.push(...throughputTable(rows));
-    if (s.kind === 'idle') lines.push(...idleTable(rows));
-    if (s.kind === 'churn') lines.push(...churnTable(rows));
-    if (s.kind === 'decode') lines.push(...decodeTable(rows));
-    lines.push('');
+  for (const name of Object.keys(meta.scenarios)) {
+    const section = renderSection(report, name);
+    if (section === undefined) continue;
+    const { begin, end } = sectionMarkers(name);
+    lines.push(begin, ...section, end, '');
   }
 
   lines.push('#### Ratios (same scenario, same machine, same run)');
@@ -184,6 +189,25 @@ export function renderMarkdown(report) {
   }
   lines.push('');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * One scenario's heading, table and notes; undefined when the run has no unit of it.
+ * @param {Report} report
+ * @param {string} name
+ * @returns {string[] | undefined}
+ */
+function renderSection(report, name) {
+  const s = report.meta.scenarios[name];
+  const rows = report.units.filter((u) => u.scenario === name);
+  if (s === undefined || rows.length === 0) return undefined;
+  const lines = [`#### ${s.title}: ${describe(name, s, rows)}`, ''];
+  if (s.kind === 'throughput') lines.push(...throughputTable(rows));
+  if (s.kind === 'idle') lines.push(...idleTable(rows));
+  if (s.kind === 'churn') lines.push(...churnTable(rows));
+  if (s.kind === 'decode') lines.push(...decodeTable(rows));
+  if (s.kind === 'drain') lines.push(...drainTable(rows));
+  return lines;
 }
 
 /**
@@ -320,6 +344,167 @@ function decodeTable(rows) {
   return out;
 }
 
+/** @param {boolean | undefined} ok */
+function met(ok) {
+  return ok === undefined ? '–' : ok ? 'yes' : '**no**';
+}
+
+/**
+ * The drain figures against their goals (see `drainGoals`).
+ * @param {any[]} rows
+ */
+function drainTable(rows) {
+  const out = ['| Figure | Measured | Goal | Met |', '| --- | --- | ---: | :---: |'];
+  const unit = rows[0];
+  if (unit?.status !== 'ok') {
+    out.push(`| ${unit === undefined ? 'not run' : status(unit)} | | | |`);
+    return out;
+  }
+  const r = unit.result;
+  const { drain, storm, loss } = r;
+  const survivors = Object.entries(storm.peakJoinsPerSecBySurvivor ?? {})
+    .map(([name, value]) => `${name.replace('-', ' ')}: ${num(/** @type {number} */ (value))}`)
+    .join(', ');
+  const retries = Object.entries(storm.retries ?? {})
+    .map(([code, count]) => `${code} ${num(/** @type {number} */ (count))}`)
+    .join(', ');
+  const refused = Object.entries(storm.refused ?? {})
+    .map(([why, count]) => `${why} ${num(/** @type {number} */ (count))}`)
+    .join(', ');
+  const closes = Object.entries(drain.closes ?? {})
+    .map(([code, count]) => `${num(/** @type {number} */ (count))} × ${code}`)
+    .join(', ');
+  const goals = drainGoals(r);
+  /** @param {string} what @param {string} measured @param {string} [goal] @param {boolean} [ok] */
+  const row = (what, measured, goal = '', ok = undefined) =>
+    out.push(`| ${what} | ${measured} | ${goal} | ${goal === '' ? '' : met(ok)} |`);
+  row(
+    'Drain notices received / members on the drained replica',
+    `${num(drain.noticesReceived)} / ${num(drain.drainedMembers)}; last ${num(drain.lastNoticeMs)} ms after SIGTERM; closes ${closes || '–'}`,
+  );
+  row(
+    'Drained replica exited after SIGTERM',
+    `${num(drain.exitMs)} ms (code ${drain.exitCode ?? drain.exitSignal ?? '–'})`,
+    goals.exit.goal,
+    goals.exit.ok,
+  );
+  row(
+    `Peak joins/s on the survivors (${num(storm.bucketMs)} ms buckets)`,
+    `${num(storm.peakJoinsPerSec)} (${survivors})`,
+  );
+  row('Mean joins/s over the storm (first to last return)', num(storm.meanJoinsPerSec));
+  row(
+    'Every drained member back in its room after SIGTERM',
+    `${num(storm.allBackMs)} ms (first ${num(storm.firstBackMs)} ms; ${num(storm.rejoined)} back, ${num(storm.notBack)} not${refused === '' ? '' : `: ${refused}`})`,
+    goals.back.goal,
+    goals.back.ok,
+  );
+  row(
+    'Rejoin attempts, and those refused or failed',
+    `${num(storm.rejoinAttempts)}; ${retries || 'none refused'}`,
+  );
+  const steps = storm.rejoinStepsMs ?? {};
+  row(
+    'Rejoin that got back in, p50 / p99: open (TCP + WebSocket); Hello; JoinRoom',
+    `${ms(steps.open?.p50)} / ${ms(steps.open?.p99)}; ${ms(steps.hello?.p50)} / ${ms(steps.hello?.p99)}; ` +
+      `${ms(steps.join?.p50)} / ${ms(steps.join?.p99)} ms`,
+  );
+  row(
+    'Time away (close to RoomJoined) p50 / max; of it beyond the hint and jitter, p50 / max',
+    `${num(storm.awayMs?.p50)} / ${num(storm.awayMs?.max)} ms; ${num(storm.overrunMs?.p50)} / ${num(storm.overrunMs?.max)} ms`,
+  );
+  row(
+    'Accept-queue overflows on this machine during the storm (every process)',
+    num(storm.listenOverflows),
+  );
+  const latency = r.latencyMs ?? {};
+  row(
+    'Delivery latency p50 / p99: before SIGTERM; storm; after',
+    ['steady', 'storm', 'after']
+      .map((phase) => `${ms(latency[phase]?.p50)} / ${ms(latency[phase]?.p99)}`)
+      .join('; ') + ' ms',
+  );
+  const loop = r.loadgenLoopDelayMs ?? {};
+  row(
+    'Load generator event-loop delay p99 / max: before SIGTERM; storm',
+    `${ms(loop.steady?.p99)} / ${ms(loop.steady?.max)}; ${ms(loop.storm?.p99)} / ${ms(loop.storm?.max)} ms`,
+  );
+  row(
+    'Relay CPU % during the storm (survivors); loadgen CPU %',
+    `${Object.entries(r.usage?.storm?.procs ?? {})
+      .filter(([name]) => name.startsWith('server'))
+      .map(
+        ([name, u]) =>
+          `${name.replace('server-', 'replica ')} ${num(/** @type {any} */ (u)?.cpuPct)}`,
+      )
+      .join(', ')}; ${num(r.usage?.storm?.procs?.loadgen?.cpuPct)}`,
+  );
+  row(
+    'Messages told sent; deliveries due',
+    `${num(loss.toldSent)} (${num(r.load.offeredSendsPerSec)}/s offered); ${num(loss.expectedDeliveries)}`,
+  );
+  row(
+    `Lost to the ${num(loss.stayers.members)} members who never left`,
+    `${num(loss.stayers.lost)} (counted by their gap detection: ${num(loss.stayers.countedByGaps)})`,
+    goals.lost.goal,
+    goals.lost.ok,
+  );
+  row(
+    `Missed by the ${num(loss.returning.members)} returning members while away, counted by gap detection`,
+    `${num(loss.returning.counted)} of ${num(loss.returning.missed)} missed`,
+    goals.counted.goal,
+    goals.counted.ok,
+  );
+  row(
+    '… flagged as a gap that cannot be counted (the sender came back under a new id)',
+    num(loss.returning.flaggedUncounted),
+  );
+  row(
+    '… silent: neither counted nor flagged',
+    `${num(loss.returning.silent)} (of which no member received: ${num(loss.returning.silentNobodyReceived)})`,
+    goals.silent.goal,
+    goals.silent.ok,
+  );
+  row(
+    'Frames no member received; gap counts beyond what was missed',
+    `${num(loss.nobodyReceived)} (${num(loss.nobodyReceivedFromDrained)} from drained senders); ${num(loss.overcounted)}`,
+  );
+  out.push('');
+  out.push(
+    `_${num(r.clients)} members (${r.clientsPerReplica.map((/** @type {number} */ n) => num(n)).join(' / ')} on replicas 0 / 1 / 2) ` +
+      `in ${num(r.rooms)} rooms of ${r.roomSize}, ${num(r.roomsSpanningAll)} of them with members on all three replicas, all ` +
+      'negotiating `notices`, `self-id` and `gaps`. Drain window ' +
+      `${num(r.relay.drainWindowMs)} ms, drain delay ${num(r.relay.drainDelayMs)} ms (the relay's configuration). ` +
+      "Drained members wait the notice's hint plus the SDK's jitter, reconnect round-robin to the survivors and " +
+      'rejoin by room id under the same name, retrying E020/E024 as the SDK does. **Told sent**: a member wrote the ' +
+      'frame to an open socket while in its room (after RoomJoined, before its socket closed or its drain notice ' +
+      'came; drained members stop writing at the notice). Each frame carries a number, so every miss is known; ' +
+      "each member counts gaps by the SDK's rules (`seq` jumps and the `sequences` notice)._",
+  );
+  return out;
+}
+
+/**
+ * The issue's goals for a drain unit's result: measured against, met or not.
+ * @param {any} r
+ */
+function drainGoals(r) {
+  const { drain, storm, loss } = r;
+  return {
+    exit: {
+      goal: `≤ ${num(r.relay.shutdownTimeoutMs)} ms`,
+      ok: typeof drain.exitMs === 'number' ? drain.exitMs <= r.relay.shutdownTimeoutMs : false,
+    },
+    back: {
+      goal: `≤ ${num(storm.goalMs)} ms (window + ${num(storm.goalMs - r.relay.drainWindowMs - r.relay.drainDelayMs)} ms)`,
+      ok: storm.allBackInTime === true,
+    },
+    lost: { goal: '0', ok: loss.stayers.lost === 0 },
+    counted: { goal: '> 0', ok: loss.returning.counted > 0 },
+    silent: { goal: '0', ok: loss.returning.silent === 0 },
+  };
+}
+
 /**
  * The figure compared across systems: throughput, memory or churn rate.
  * @param {string} kind
@@ -356,10 +541,38 @@ function divide(a, b) {
 function targets(meta, units) {
   /** @type {{ what: string, replicas: number, measured: string, goal: string, met: string }[]} */
   const rows = [];
-  /** @param {boolean | undefined} ok */
-  const met = (ok) => (ok === undefined ? '–' : ok ? 'yes' : '**no**');
   for (const [name, scenario] of Object.entries(meta.scenarios)) {
     const s = /** @type {any} */ (scenario);
+    if (s.kind === 'drain') {
+      const unit = units.find((u) => u.scenario === name);
+      if (unit?.status !== 'ok') continue;
+      const r = unit.result;
+      const goals = drainGoals(r);
+      rows.push(
+        {
+          what: `${s.title}: every drained member back`,
+          replicas: unit.replicas,
+          measured: `${num(r.storm.allBackMs)} ms`,
+          goal: goals.back.goal,
+          met: met(goals.back.ok),
+        },
+        {
+          what: `${s.title}: lost to members who never left`,
+          replicas: unit.replicas,
+          measured: num(r.loss.stayers.lost),
+          goal: goals.lost.goal,
+          met: met(goals.lost.ok),
+        },
+        {
+          what: `${s.title}: silent misses of returning members`,
+          replicas: unit.replicas,
+          measured: num(r.loss.returning.silent),
+          goal: goals.silent.goal,
+          met: met(goals.silent.ok),
+        },
+      );
+      continue;
+    }
     for (const replicas of [1, 2]) {
       const hush = find(units, name, 'hush', replicas);
       if (hush?.status !== 'ok') continue;
@@ -403,6 +616,46 @@ function targets(meta, units) {
     }
   }
   return rows;
+}
+
+/**
+ * Writes the sections of the scenarios `report` ran into BENCHMARKS.md and leaves every other
+ * section as it was: a section already there (between its markers) is replaced, a new one goes
+ * before the ratios. Each carries a line saying which run it comes from, since the header line of
+ * the results belongs to the last full run. Without the results markers, writes the whole block.
+ * @param {string} path
+ * @param {Report} report
+ */
+export function mergeBenchmarksMd(path, report) {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const blockStart = text.indexOf(BEGIN_MARKER);
+  const blockEnd = text.indexOf(END_MARKER);
+  if (blockStart < 0 || blockEnd < blockStart) {
+    updateBenchmarksMd(path, renderMarkdown(report));
+    return;
+  }
+  let block = text.slice(blockStart, blockEnd);
+  const { meta } = report;
+  for (const name of Object.keys(meta.scenarios)) {
+    const section = renderSection(report, name);
+    if (section === undefined) continue;
+    const { begin, end } = sectionMarkers(name);
+    const provenance =
+      `_This section comes from a run of this scenario alone (${meta.date.slice(0, 16).replace('T', ' ')} UTC, ` +
+      `commit ${meta.commit}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load average at start ` +
+      `${meta.loadAverageAtStart.join(' / ')}${meta.quick ? ', **--quick** sizes' : ''}); the next full run replaces it._`;
+    const replacement = [begin, provenance, '', ...section, end].join('\n');
+    const at = block.indexOf(begin);
+    const until = block.indexOf(end);
+    if (at >= 0 && until > at) {
+      block = `${block.slice(0, at)}${replacement}${block.slice(until + end.length)}`;
+    } else {
+      const ratios = block.indexOf('#### Ratios');
+      const where = ratios >= 0 ? ratios : block.length;
+      block = `${block.slice(0, where)}${replacement}\n\n${block.slice(where)}`;
+    }
+  }
+  writeFileSync(path, `${text.slice(0, blockStart)}${block}${text.slice(blockEnd)}`);
 }
 
 /**

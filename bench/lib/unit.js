@@ -1,10 +1,12 @@
 // One unit of a bench run: start the replicas of one system, fork the load generator, answer its
-// sampling requests, collect its result, stop everything. Bounded by UNIT_TIMEOUT_MS.
+// sampling requests (and, for the drain scenario, its request to SIGTERM a replica), collect its
+// result, stop everything. Bounded by UNIT_TIMEOUT_MS or the scenario's own bound.
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HUSH_BENCH_ENV, SYSTEMS, UNIT_TIMEOUT_MS } from '../config.js';
+import { nowMs } from '../loadgen/frames.js';
 import { freePort, startProcess, stopProcess, track, waitReady } from './processes.js';
 import { sample } from './procfs.js';
 
@@ -14,6 +16,7 @@ const DECODE = fileURLToPath(new URL('../decode/main.js', import.meta.url));
 const HOSTILE_FRAMES = join(REPO_ROOT, 'libs/protocol/dist/hostile-frames.js');
 const RELAY_MAIN = join(REPO_ROOT, 'apps/relay/dist/main.js');
 const RELAY_REDIS_BACKEND = join(REPO_ROOT, 'apps/relay/dist/backends/redis.backends.js');
+const RELAY_CONFIG = join(REPO_ROOT, 'apps/relay/dist/config/load-config.js');
 
 /**
  * Why a target cannot run here, or undefined when it can.
@@ -69,7 +72,10 @@ export async function runUnit(target, scenarioName, scenario, options) {
   const system = SYSTEMS[target.system];
   const logFile = join(options.logDir, `${scenarioName}-${target.id}.log`);
   if (target.replicas > 1 && options.redis === undefined)
-    throw new Error('two replicas need Redis');
+    throw new Error('several replicas need Redis');
+  const timeoutMs = scenario.unitTimeoutMs ?? UNIT_TIMEOUT_MS;
+  /** @type {Record<string, string | undefined> | undefined} the environment of replica 0 */
+  let relayEnv;
   /** @type {{ child: import('node:child_process').ChildProcess, port: number }[]} */
   const servers = [];
   /** @type {import('node:child_process').ChildProcess | undefined} */
@@ -85,9 +91,10 @@ export async function runUnit(target, scenarioName, scenario, options) {
         PORT: String(port),
         HOST: '127.0.0.1',
         REDIS_URL: target.replicas > 1 ? options.redis?.url : undefined,
-        ...(target.system === 'hush' ? HUSH_BENCH_ENV : {}),
+        ...(target.system === 'hush' ? { ...HUSH_BENCH_ENV, ...scenario.relayEnv } : {}),
         ...(target.system === 'baselineBatch' ? { BASELINE_BATCH: '1' } : {}),
       };
+      relayEnv ??= env;
       const child = startProcess(process.execPath, serverCommand(target, options.nodeArgs ?? []), {
         env,
         cwd: REPO_ROOT,
@@ -105,6 +112,10 @@ export async function runUnit(target, scenarioName, scenario, options) {
       pids[`server-${index}`] = /** @type {number} */ (child.pid);
     });
     if (target.replicas > 1 && options.redis !== undefined) pids.redis = options.redis.pid;
+    const relay =
+      target.system === 'hush' && relayEnv !== undefined
+        ? await relaySettings(relayEnv)
+        : undefined;
 
     const gen = track(
       fork(LOADGEN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }),
@@ -113,8 +124,8 @@ export async function runUnit(target, scenarioName, scenario, options) {
     pids.loadgen = /** @type {number} */ (gen.pid);
     const result = await new Promise((resolve, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`unit did not finish within ${UNIT_TIMEOUT_MS} ms`)),
-        UNIT_TIMEOUT_MS,
+        () => reject(new Error(`unit did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
       );
       gen.on('message', (/** @type {any} */ message) => {
         switch (message?.type) {
@@ -140,6 +151,30 @@ export async function runUnit(target, scenarioName, scenario, options) {
           case 'log':
             options.log(String(message.text));
             return;
+          case 'terminate': {
+            // SIGTERM to one replica, now; the generator learns when it was sent and when the
+            // replica exited, on the clock it uses itself (nowMs).
+            const server = servers[Number(message.replica)];
+            if (server === undefined) {
+              reject(new Error(`no replica ${String(message.replica)} to terminate`));
+              return;
+            }
+            server.child.once('exit', (code, signal) => {
+              if (gen.connected) {
+                gen.send({
+                  type: 'replica-exit',
+                  replica: message.replica,
+                  atMs: nowMs(),
+                  code,
+                  signal,
+                });
+              }
+            });
+            const atMs = nowMs();
+            server.child.kill('SIGTERM');
+            gen.send({ type: 'terminated', id: message.id, atMs });
+            return;
+          }
           case 'done':
             resolve(message.result);
             return;
@@ -160,6 +195,7 @@ export async function runUnit(target, scenarioName, scenario, options) {
           endpoints: servers.map(({ port }) => `ws://127.0.0.1:${port}${system.path}`),
           scenario: dataOnly(scenario),
           referenceRate: options.referenceRate,
+          relay,
         },
       });
     });
@@ -173,6 +209,21 @@ export async function runUnit(target, scenarioName, scenario, options) {
     await Promise.all(servers.map(({ child }) => stopProcess(child, 8_000)));
     phases.teardownMs = Math.round(performance.now() - phaseStart);
   }
+}
+
+/**
+ * What the generator needs to know of the relay's configuration, read with the relay's own
+ * loader from the environment its replicas get (so defaults are never restated here).
+ * @param {Record<string, string | undefined>} env
+ */
+async function relaySettings(env) {
+  const { loadConfig } = await import(RELAY_CONFIG);
+  const { server } = loadConfig({ env: { ...process.env, ...env }, argv: [] });
+  return {
+    drainDelayMs: server.drainDelayMs,
+    drainWindowMs: server.drainWindowMs,
+    shutdownTimeoutMs: server.shutdownTimeoutMs,
+  };
 }
 
 /**

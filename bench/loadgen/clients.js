@@ -200,7 +200,7 @@ export class MsgpackClient extends BaseClient {
  * @param {(data: Record<string, unknown>) => T} pick
  * @returns {T | Error | undefined}
  */
-function replyTo(message, type, pick) {
+export function replyTo(message, type, pick) {
   if (typeof message !== 'object' || message === null) return undefined;
   const { type: got, data } = /** @type {{ type: number, data: Record<string, unknown> }} */ (
     message

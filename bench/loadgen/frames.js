@@ -1,6 +1,6 @@
 // Pre-encoded frames of the load generator. Every chat message is the same bytes except for the
-// send time, written in place just before the send, behind a marker the receiver finds with one
-// native `indexOf` instead of decoding the frame.
+// send time (and, in numbered frames, the frame's number), written in place just before the
+// send, behind a marker the receiver finds with one native `indexOf` instead of decoding the frame.
 import { ClientType, encode } from '@hush/protocol';
 import { randomFillSync } from 'node:crypto';
 
@@ -17,11 +17,9 @@ export function nowMs() {
 }
 
 /**
- * A SendMessage frame whose ciphertext starts with the marker and a float64 send time.
- * `stamp()` writes the current time into it and returns the same buffer, ready to send (ws copies
- * client frames while masking them, so reusing the buffer is safe).
+ * A SendMessage frame whose ciphertext starts with the marker, and the offset just behind it.
  */
-export function chatFrame() {
+function markedFrame() {
   const ciphertext = randomFillSync(Buffer.alloc(CIPHERTEXT_BYTES));
   MARKER.copy(ciphertext, 0);
   const frame = Buffer.from(
@@ -30,7 +28,16 @@ export function chatFrame() {
       data: { iv: randomFillSync(new Uint8Array(IV_BYTES)), ciphertext },
     }),
   );
-  const offset = frame.indexOf(MARKER) + MARKER.length;
+  return { frame, offset: frame.indexOf(MARKER) + MARKER.length };
+}
+
+/**
+ * A SendMessage frame whose ciphertext starts with the marker and a float64 send time.
+ * `stamp()` writes the current time into it and returns the same buffer, ready to send (ws copies
+ * client frames while masking them, so reusing the buffer is safe).
+ */
+export function chatFrame() {
+  const { frame, offset } = markedFrame();
   return {
     bytes: frame,
     stamp() {
@@ -38,6 +45,34 @@ export function chatFrame() {
       return frame;
     },
   };
+}
+
+/**
+ * A chat frame that also carries a number behind the send time (uint32), so receivers can say
+ * exactly which frames they got. `stamp(id)` writes the time and the number and returns the
+ * same buffer.
+ */
+export function numberedChatFrame() {
+  const { frame, offset } = markedFrame();
+  return {
+    /** @param {number} id */
+    stamp(id) {
+      frame.writeDoubleLE(nowMs(), offset);
+      frame.writeUInt32LE(id, offset + 8);
+      return frame;
+    },
+  };
+}
+
+/**
+ * The number of a delivered numbered chat frame, or undefined when the frame carries none.
+ * @param {Buffer} frame
+ */
+export function frameNumber(frame) {
+  const at = frame.indexOf(MARKER);
+  return at < 0 || at + MARKER.length + 12 > frame.length
+    ? undefined
+    : frame.readUInt32LE(at + MARKER.length + 8);
 }
 
 /**

@@ -8,7 +8,9 @@ import { Histogram } from '../lib/histogram.js';
 import { usageBetween, round } from '../lib/procfs.js';
 import { ErrorCode } from '@hush/protocol';
 import { MsgpackClient, ServerError, SocketIoClient } from './clients.js';
+import { drain as drainScenario } from './drain.js';
 import { chatFrame, nowMs } from './frames.js';
+import { allOrThrow, pool } from './pool.js';
 
 /** @typedef {import('./clients.js').Sink} Sink */
 /** @typedef {MsgpackClient | SocketIoClient} Client */
@@ -21,6 +23,8 @@ import { chatFrame, nowMs } from './frames.js';
  * @property {Record<string, any>} scenario  see bench/config.js
  * @property {number} [referenceRate]  sends/s of the latency measurement; default: half of the
  *   saturating rate found by the ramp
+ * @property {{ drainDelayMs: number, drainWindowMs: number, shutdownTimeoutMs: number }} [relay]
+ *   Hush only: the relay's shutdown settings, as its own configuration loader reads them
  */
 
 const CORES = cpus().length;
@@ -78,6 +82,48 @@ function probe(label) {
   });
 }
 
+/** @type {Map<number, (atMs: number) => void>} */
+const terminations = new Map();
+/** @type {Map<number, { atMs: number, code: number | null, signal: string | null }>} */
+const exits = new Map();
+/** @type {Map<number, () => void>} */
+const exitWaiters = new Map();
+
+/**
+ * Asks the parent to send SIGTERM to replica `replica` now.
+ * @param {number} replica
+ * @returns {Promise<number>} when it was sent (nowMs clock)
+ */
+function terminate(replica) {
+  const id = (probeSeq += 1);
+  return new Promise((resolve) => {
+    terminations.set(id, (atMs) => {
+      terminations.delete(id);
+      resolve(atMs);
+    });
+    send({ type: 'terminate', id, replica });
+  });
+}
+
+/**
+ * How a replica this process terminated exited, once it has, or undefined after `timeoutMs`.
+ * @param {number} replica
+ * @param {number} timeoutMs
+ */
+async function replicaExit(replica, timeoutMs) {
+  if (!exits.has(replica)) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      exitWaiters.set(replica, () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+    exitWaiters.delete(replica);
+  }
+  return exits.get(replica);
+}
+
 /** @param {unknown} message */
 function send(message) {
   if (process.send === undefined) throw new Error('bench/loadgen/main.js must be forked');
@@ -91,6 +137,12 @@ function log(text) {
 
 process.on('message', (/** @type {any} */ message) => {
   if (message?.type === 'probe-result') probes.get(message.id)?.(message.sample);
+  if (message?.type === 'terminated') terminations.get(message.id)?.(message.atMs);
+  if (message?.type === 'replica-exit') {
+    const replica = Number(message.replica);
+    exits.set(replica, { atMs: message.atMs, code: message.code, signal: message.signal });
+    exitWaiters.get(replica)?.();
+  }
   if (message?.type === 'run') {
     run(message.unit).then(
       (result) => send({ type: 'done', result }),
@@ -105,39 +157,6 @@ process.on('disconnect', () => process.exit(0));
 // Building blocks
 
 /**
- * Runs `task` over `items` with at most `concurrency` at once; stops starting new ones after
- * `deadline` (ms, nowMs clock). Resolves with the results in order; failures are kept as Errors.
- * @template T, R
- * @param {T[]} items
- * @param {number} concurrency
- * @param {number} deadline
- * @param {(item: T, index: number) => Promise<R>} task
- * @returns {Promise<(R | Error)[]>}
- */
-async function pool(items, concurrency, deadline, task) {
-  /** @type {(R | Error)[]} */
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      if (nowMs() > deadline) {
-        results[index] = new Error('setup deadline passed');
-        continue;
-      }
-      try {
-        results[index] = await task(/** @type {T} */ (items[index]), index);
-      } catch (error) {
-        results[index] = error instanceof Error ? error : new Error(String(error));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
-
-/**
  * @param {Unit} unit
  * @param {number} index  global client index: picks the replica round-robin
  * @returns {Promise<Client>}
@@ -147,21 +166,6 @@ function openClient(unit, index) {
   return unit.protocol === 'socketio'
     ? SocketIoClient.open(url, sink, 10_000)
     : MsgpackClient.open(url, sink, 10_000);
-}
-
-/**
- * The first error in `results`, thrown; otherwise the results as values.
- * @template R
- * @param {(R | Error)[]} results
- * @param {string} what
- * @returns {R[]}
- */
-function allOrThrow(results, what) {
-  const failed = results.filter((r) => r instanceof Error);
-  if (failed.length > 0) {
-    throw new Error(`${failed.length}/${results.length} ${what} failed: ${failed[0]?.message}`);
-  }
-  return /** @type {R[]} */ (results);
 }
 
 /**
@@ -471,6 +475,8 @@ async function run(unit) {
       return idle(unit);
     case 'churn':
       return churn(unit);
+    case 'drain':
+      return drainScenario(unit, { log, probe, terminate, replicaExit });
     default:
       throw new Error(`unknown scenario kind ${unit.scenario.kind}`);
   }
