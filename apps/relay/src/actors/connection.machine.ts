@@ -127,6 +127,11 @@ export interface ConnectionContext {
    * answer to the current one.
    */
   admission: number;
+  /**
+   * Set by the first DRAIN. The close is out, but what the client wrote before it reached the
+   * client still arrives and is relayed as usual; the connection takes no new room.
+   */
+  draining: boolean;
 }
 
 const SUPPORTED: ReadonlySet<string> = new Set(Object.values(Feature));
@@ -279,6 +284,7 @@ export const connectionMachine = setup({
     malformedRoomId: ({ event }) =>
       event.type === 'JOIN_ROOM' && !ROOM_ID_PATTERN.test(event.data.roomId),
     negotiated: ({ context }) => context.negotiated,
+    draining: ({ context }) => context.draining,
     tooManyInvalid: ({ context }) =>
       budgetSpent(context, 'invalid') || !context.io.addressAllows('invalid'),
     transferViolation: ({ context, event }) =>
@@ -462,6 +468,7 @@ export const connectionMachine = setup({
       }
       context.io.close(CloseCode.GoingAway, 'server shutting down');
     },
+    markDraining: assign({ draining: true }),
   },
 }).createMachine({
   id: 'connection',
@@ -477,6 +484,7 @@ export const connectionMachine = setup({
     memberId: undefined,
     transferId: undefined,
     admission: 0,
+    draining: false,
   }),
   initial: 'active',
   states: {
@@ -485,7 +493,9 @@ export const connectionMachine = setup({
       on: {
         SOCKET_CLOSED: 'closed',
         SLOW_CONSUMER: 'closed',
-        DRAIN: { target: 'closed', actions: 'drain' },
+        // The client may have written to its room before the close reaches it; it stays seated
+        // until the socket closes, so none of that is lost.
+        DRAIN: [{ guard: 'draining' }, { actions: ['drain', 'markDraining'] }],
         HELLO: [
           { guard: 'negotiated', actions: 'helloTwice' },
           { actions: ['negotiate', 'welcome'] },
@@ -507,7 +517,10 @@ export const connectionMachine = setup({
               // LeaveRoom outside a room is ignored, as on the Arthas server (its clients send
               // one after RoomClosed).
               on: {
+                // Ignored while draining: the close is already out, so an answer could not reach
+                // the client, and a seat taken now would only be given up again.
                 CREATE_ROOM: [
+                  { guard: 'draining' },
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
                   { guard: 'addressJoinBudgetSpent', actions: 'addressJoinRateLimited' },
@@ -522,6 +535,7 @@ export const connectionMachine = setup({
                   },
                 ],
                 JOIN_ROOM: [
+                  { guard: 'draining' },
                   { guard: 'lockedOut', actions: 'refuseLockedOut' },
                   { guard: 'joinBudgetSpent', actions: 'joinRateLimited' },
                   { guard: 'addressJoinBudgetSpent', actions: 'addressJoinRateLimited' },
@@ -546,6 +560,9 @@ export const connectionMachine = setup({
               },
             },
             joining: {
+              // A drain gives up a pending join as LeaveRoom does: the client will never hear of
+              // the seat, and the room releases it when it is granted.
+              always: { guard: 'draining', target: 'lobby' },
               after: { admissionTimeout: { target: 'lobby', actions: 'admissionTimedOut' } },
               on: {
                 ADMITTED: { target: 'inRoom', actions: 'enterRoom' },
