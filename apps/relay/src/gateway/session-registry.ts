@@ -271,7 +271,6 @@ export class SessionRegistry {
     return actor;
   }
 
-  /** Asks every connection to leave (1001, plus a reconnect hint where negotiated). */
   /**
    * Asks every connection to leave (1001, plus a reconnect hint where negotiated) without sending
    * them all to the other replicas at once: closes are spread evenly over the first half of
