@@ -162,4 +162,40 @@ describe('gap detection (feature gaps)', () => {
     expect(h.of('member-joined')).toEqual([]);
     expect(h.of('gap')).toEqual([]);
   });
+
+  it('keeps counting a member written back under the same id after its replica lost its lease', async () => {
+    const h = await harness();
+    h.session.start();
+    const connection = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    connection.receive(numbered(await bob.message({ text: 'one' }), 1));
+    connection.receive(numbered(await bob.message({ text: 'two' }), 2));
+    // Bob's replica stalled past its lease: the others evicted him, then it wrote him back.
+    connection.receive({ type: ServerType.MemberLeft, data: { id: BOB.id } });
+    connection.receive({ type: ServerType.MemberJoined, data: BOB });
+    connection.receive(numbered(await bob.message({ text: 'three' }), 3));
+    await h.settle();
+    expect(h.of('gap')).toEqual([]);
+    // Still counted: a real skip after the return is reported.
+    connection.receive(numbered(await bob.message({ text: 'five' }), 5));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 1 }]);
+  });
+
+  it('counts only what a member back under the same id sent while we were away too', async () => {
+    const h = await harness();
+    h.session.start();
+    const first = await h.admit([ALICE, BOB]);
+    const bob = await peer(BOB, h.key);
+    first.receive(numbered(await bob.message({ text: 'one' }), 1));
+    first.receive({ type: ServerType.MemberLeft, data: { id: BOB.id } });
+    await h.settle();
+    first.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const second = await h.admit([ALICE, BOB]);
+    second.receive(standing({ [BOB.id]: 3 }));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 2 }]);
+  });
 });

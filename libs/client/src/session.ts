@@ -211,7 +211,10 @@ export class Session {
   private passwordHash: string;
   private passwordPrompts = 0;
   private everJoined = false;
-  /** Member id → the last sequence number seen from it (feature `gaps`). */
+  /**
+   * Member id → the last sequence number seen from it (feature `gaps`), kept after it leaves: an
+   * id that comes back (a replica's members written back after its lease lapsed) keeps counting.
+   */
   private readonly sequences = new Map<string, number>();
   private welcomed = false;
   private helloRefused = false;
@@ -779,7 +782,8 @@ export class Session {
         if (this.roster.has(message.data.id)) return;
         this.roster.set(message.data.id, message.data);
         // A member who joins while we watch starts its sequence at 1: any lower gap is a loss.
-        this.sequences.set(message.data.id, 0);
+        // One we knew under this id is back, not new: its count goes on from what we saw.
+        if (!this.sequences.has(message.data.id)) this.sequences.set(message.data.id, 0);
         if (message.data.id !== this.selfId) {
           this.emit({ type: 'member-joined', member: message.data });
           // Late joiners cannot verify us without our key: say it again (coalesced, paced).
@@ -790,7 +794,6 @@ export class Session {
       case ServerType.MemberLeft: {
         const member = this.roster.get(message.data.id);
         this.roster.delete(message.data.id);
-        this.sequences.delete(message.data.id);
         this.stopTyping(message.data.id);
         this.files.memberLeft(message.data.id);
         if (member !== undefined && member.id !== this.selfId) {
@@ -888,7 +891,6 @@ export class Session {
       for (const member of before.values()) {
         if (member.id !== selfBefore && !this.roster.has(member.id)) {
           this.files.memberLeft(member.id);
-          this.sequences.delete(member.id);
           this.emit({ type: 'member-left', member });
         }
       }
@@ -897,8 +899,8 @@ export class Session {
           this.emit({ type: 'member-joined', member });
           // New while we were away: its count started at 1, so its first number shows what we
           // missed. If it is someone who was here before under another id, what it sent under
-          // that one after we lost it cannot be counted.
-          this.sequences.set(member.id, 0);
+          // that one after we lost it cannot be counted. One back under an id we knew goes on.
+          if (!this.sequences.has(member.id)) this.sequences.set(member.id, 0);
           const key = nameKey(member.name);
           if ([...before.values()].some((m) => m.id !== selfBefore && nameKey(m.name) === key)) {
             returned.add(member.id);
