@@ -11,16 +11,16 @@
 // Counting what was lost. Every chat frame carries a number (frames.js) and every receiver
 // records which numbers it got, so the generator knows exactly which member missed which frame.
 // Every member also counts gaps from the relay's sequence numbers (feature `gaps`: `seq` on each
-// RelayMessage, Notice `sequences` on joining) by the SDK's rules, so each frame a member missed
-// is either counted by its gap detection, flagged as a gap the SDK cannot count (a member that
-// came back under a new id while we were away), or silent.
+// RelayMessage, Notice `sequences` on joining) with the SDK's own GapTracker, so each frame a
+// member missed is either counted by its gap detection, flagged as a gap the SDK cannot count (a
+// member that was here when we lost the connection, back under a new id), or silent.
 //
 // "Told sent": a member counts a frame as sent when it wrote it to an open socket while in the
 // room: after its RoomJoined, before its socket closed and before a drain notice arrived. A
 // drained member writes nothing after its notice (its socket is about to close; an SDK client's
 // write would race the close), so every frame it wrote before is one it was told was sent, and
 // must reach every member who never left.
-import { Backoff, DEFAULT_POLICY, isSeatError, isTransientError } from '@hush/client';
+import { Backoff, DEFAULT_POLICY, GapTracker, isSeatError, isTransientError } from '@hush/client';
 import {
   ClientType,
   decodeServerMessage,
@@ -177,7 +177,7 @@ class DrainClient extends MsgpackClient {
 
 /**
  * One person in a room, over however many connections it takes: its roster and gap counts
- * follow the SDK's rules (libs/client/src/session.ts: joined, adoptSequences, checkSequence).
+ * are the SDK's (its GapTracker, fed as its Session feeds it).
  */
 class Member {
   /**
@@ -203,10 +203,10 @@ class Member {
     this.everLeft = false;
     /** @type {string | undefined} */
     this.selfId = undefined;
-    /** @type {Map<string, string>} member id → name */
+    /** @type {Map<string, import('@hush/client').RosterEntry>} member id → member */
     this.roster = new Map();
-    /** @type {Map<string, number>} member id → last sequence number seen */
-    this.sequences = new Map();
+    /** The SDK's own gap rules. */
+    this.gaps = new GapTracker();
     /** @type {Map<number, number>} sender's member index → messages its gap detection counted */
     this.gapCounted = new Map();
     /** @type {Set<number>} senders the SDK would flag as an uncountable gap */
@@ -246,20 +246,26 @@ class Member {
       case ServerType.MemberJoined:
         // Already in the roster: our RoomJoined was read after this join.
         if (this.roster.has(message.data.id)) return;
-        this.roster.set(message.data.id, message.data.name);
-        this.sequences.set(message.data.id, 0);
+        this.roster.set(message.data.id, message.data);
+        if (message.data.id !== this.selfId) this.noteGap(this.gaps.joined(message.data));
         return;
       case ServerType.MemberLeft:
         this.roster.delete(message.data.id);
-        this.sequences.delete(message.data.id);
         return;
-      case ServerType.RelayMessage:
+      case ServerType.RelayMessage: {
         this.run.delivered(this, raw);
-        this.checkSequence(message.data.senderId, message.data.senderName, message.data.seq);
+        if (message.data.seq === undefined) this.run.tally.withoutSeq += 1;
+        const from = { id: message.data.senderId, name: message.data.senderName };
+        this.noteGap(this.gaps.received(from, message.data.seq));
         return;
+      }
       case ServerType.Notice:
         if (message.data.kind === NoticeKind.Sequences) {
-          this.adoptSequences(message.data.sequences ?? {});
+          const known = (/** @type {string} */ id) =>
+            id === this.selfId ? undefined : this.roster.get(id);
+          for (const gap of this.gaps.standing(message.data.sequences ?? {}, known)) {
+            this.noteGap(gap);
+          }
         } else if (message.data.kind === NoticeKind.Drain) {
           this.drainNotice(message.data.retryAfterMs);
         }
@@ -274,25 +280,22 @@ class Member {
     const rejoin = this.everJoined;
     const before = this.roster;
     const selfBefore = this.selfId;
-    this.roster = new Map(data.members.map((m) => [m.id, m.name]));
+    this.roster = new Map(data.members.map((m) => [m.id, m]));
     this.selfId = data.selfId;
     this.roomId = data.roomId;
     if (rejoin) {
-      for (const id of before.keys()) {
-        if (id !== selfBefore && !this.roster.has(id)) this.sequences.delete(id);
-      }
-      const namesBefore = new Set(
-        [...before].filter(([id]) => id !== selfBefore).map(([, name]) => name),
-      );
-      for (const [id, name] of this.roster) {
-        if (id === this.selfId || before.has(id)) continue;
-        // New while we were away: its count started at 1. Someone who was here under another id
-        // sent things under that one after we left that cannot be counted: the SDK flags it.
-        this.sequences.set(id, 0);
-        if (namesBefore.has(name)) this.gapFlagged.add(memberIndex(name));
+      const others = (
+        /** @type {Map<string, import('@hush/client').RosterEntry>} */ roster,
+        /** @type {string | undefined} */ self,
+      ) => [...roster.values()].filter((member) => member.id !== self);
+      for (const gap of this.gaps.rejoined(
+        others(before, selfBefore),
+        others(this.roster, this.selfId),
+      )) {
+        this.noteGap(gap);
       }
     } else {
-      this.sequences.clear();
+      this.gaps.reset();
     }
     this.state = 'in';
     this.everJoined = true;
@@ -301,39 +304,15 @@ class Member {
     if (rejoin) this.run.rejoined(this);
   }
 
-  /** @param {Record<string, number>} sequences */
-  adoptSequences(sequences) {
-    for (const [id, seq] of Object.entries(sequences)) {
-      const name = this.roster.get(id);
-      if (name === undefined || id === this.selfId) continue;
-      const last = this.sequences.get(id);
-      if (last !== undefined && seq > last) this.countGap(name, seq - last);
-      this.sequences.set(id, Math.max(last ?? 0, seq));
-    }
-  }
-
   /**
-   * @param {string} senderId
-   * @param {string} senderName
-   * @param {number | undefined} seq
+   * What the SDK would report: a count of missed frames, or a gap it cannot count.
+   * @param {import('@hush/client').Gap | undefined} gap
    */
-  checkSequence(senderId, senderName, seq) {
-    if (seq === undefined) {
-      this.run.tally.withoutSeq += 1;
-      return;
-    }
-    const last = this.sequences.get(senderId);
-    if (last !== undefined && seq > last + 1) this.countGap(senderName, seq - last - 1);
-    this.sequences.set(senderId, Math.max(last ?? 0, seq));
-  }
-
-  /**
-   * @param {string} senderName
-   * @param {number} missed
-   */
-  countGap(senderName, missed) {
-    const sender = memberIndex(senderName);
-    this.gapCounted.set(sender, (this.gapCounted.get(sender) ?? 0) + missed);
+  noteGap(gap) {
+    if (gap === undefined) return;
+    const sender = memberIndex(gap.member.name);
+    if (gap.missed === undefined) this.gapFlagged.add(sender);
+    else this.gapCounted.set(sender, (this.gapCounted.get(sender) ?? 0) + gap.missed);
   }
 
   /** @param {number | undefined} retryAfterMs */

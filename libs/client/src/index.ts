@@ -18,6 +18,7 @@ export {
   MAX_QUEUED_FILES,
   type SendFileResult,
 } from './file-transfers.js';
+export { GapTracker, type Gap, type RosterEntry } from './gap-tracker.js';
 export { MAX_DEFERRED_PER_SENDER } from './key-store.js';
 export { MESSAGE_LOG_SIZE, OWN_MESSAGE_MATCH_MS } from './message-log.js';
 export { DEFAULT_POLICY, isSeatError, isTransientError, type SessionPolicy } from './policy.js';

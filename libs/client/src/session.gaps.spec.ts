@@ -198,4 +198,27 @@ describe('gap detection (feature gaps)', () => {
     await h.settle();
     expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 2 }]);
   });
+
+  it('says messages may have been missed from a member who left while we were away and came back after us', async () => {
+    const h = await harness();
+    h.session.start();
+    const first = await h.admit([ALICE, BOB, CAROL]);
+    const bob = await peer(BOB, h.key);
+    first.receive(numbered(await bob.message({ text: 'one' }), 1));
+    await h.settle();
+    first.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    // Bob was drained with us; whatever he sent after we lost him went with his old seat.
+    const second = await h.admit([ALICE, CAROL]);
+    await h.settle();
+    expect(h.of('gap')).toEqual([]);
+    const bob2 = { ...BOB, id: 'm-bob-2' };
+    second.receive({ type: ServerType.MemberJoined, data: bob2 });
+    // Carol, who left and came back while we watched, is news only once.
+    second.receive({ type: ServerType.MemberLeft, data: { id: CAROL.id } });
+    second.receive({ type: ServerType.MemberJoined, data: { ...CAROL, id: 'm-carol-2' } });
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: bob2 }]);
+  });
 });

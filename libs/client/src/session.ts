@@ -60,6 +60,7 @@ import type {
 } from './events.js';
 import type { FileStep, SendFileResult } from './file-transfers.js';
 import { FileTransfers } from './file-transfers.js';
+import { GapTracker } from './gap-tracker.js';
 import { KeyStore } from './key-store.js';
 import { MessageLog, logged, stableIdOf } from './message-log.js';
 import { Pacer } from './pacer.js';
@@ -211,11 +212,8 @@ export class Session {
   private passwordHash: string;
   private passwordPrompts = 0;
   private everJoined = false;
-  /**
-   * Member id → the last sequence number seen from it (feature `gaps`), kept after it leaves: an
-   * id that comes back (a replica's members written back after its lease lapsed) keeps counting.
-   */
-  private readonly sequences = new Map<string, number>();
+  /** What never arrived, from the relay's sequence numbers (feature `gaps`). */
+  private readonly gaps = new GapTracker<Member>();
   private welcomed = false;
   private helloRefused = false;
   private attempts = 0;
@@ -781,11 +779,10 @@ export class Session {
         // Already in our roster: our RoomJoined was read after this join; it is not news.
         if (this.roster.has(message.data.id)) return;
         this.roster.set(message.data.id, message.data);
-        // A member who joins while we watch starts its sequence at 1: any lower gap is a loss.
-        // One we knew under this id is back, not new: its count goes on from what we saw.
-        if (!this.sequences.has(message.data.id)) this.sequences.set(message.data.id, 0);
         if (message.data.id !== this.selfId) {
+          const gap = this.gaps.joined(message.data);
           this.emit({ type: 'member-joined', member: message.data });
+          if (gap !== undefined) this.emit({ type: 'gap', ...gap });
           // Late joiners cannot verify us without our key: say it again (coalesced, paced).
           if (this.signing !== undefined) this.announcement ??= 'counted';
           this.kick();
@@ -818,7 +815,10 @@ export class Session {
         return;
       case ServerType.Notice:
         if (message.data.kind === NoticeKind.Sequences) {
-          this.adoptSequences(message.data.sequences ?? {});
+          const known = (id: string) => (id === this.selfId ? undefined : this.roster.get(id));
+          for (const gap of this.gaps.standing(message.data.sequences ?? {}, known)) {
+            this.emit({ type: 'gap', ...gap });
+          }
           return;
         }
         if (message.data.kind === NoticeKind.Drain && message.data.retryAfterMs !== undefined) {
@@ -887,7 +887,6 @@ export class Session {
     });
     if (rejoin) {
       // What changed while we were away, as if we had seen it happen.
-      const returned = new Set<string>();
       for (const member of before.values()) {
         if (member.id !== selfBefore && !this.roster.has(member.id)) {
           this.files.memberLeft(member.id);
@@ -897,57 +896,29 @@ export class Session {
       for (const member of this.roster.values()) {
         if (member.id !== this.selfId && !before.has(member.id)) {
           this.emit({ type: 'member-joined', member });
-          // New while we were away: its count started at 1, so its first number shows what we
-          // missed. If it is someone who was here before under another id, what it sent under
-          // that one after we lost it cannot be counted. One back under an id we knew goes on.
-          if (!this.sequences.has(member.id)) this.sequences.set(member.id, 0);
-          const key = nameKey(member.name);
-          if ([...before.values()].some((m) => m.id !== selfBefore && nameKey(m.name) === key)) {
-            returned.add(member.id);
-          }
         }
       }
-      for (const id of returned) {
-        const member = this.roster.get(id);
-        if (member !== undefined) this.emit({ type: 'gap', member });
-      }
+      const others = (roster: Iterable<Member>, self: string | undefined) =>
+        [...roster].filter((member) => member.id !== self);
+      const unknowable = this.gaps.rejoined(
+        others(before.values(), selfBefore),
+        others(this.roster.values(), this.selfId),
+      );
+      for (const gap of unknowable) this.emit({ type: 'gap', ...gap });
     } else {
-      // Who was here before us: their first number is where we start counting.
-      this.sequences.clear();
+      this.gaps.reset();
     }
     this.kick();
   }
 
-  /**
-   * Where members' sequences stood as we joined (feature `gaps`): more than we saw from one means
-   * messages we missed while we were away; for a member we had not seen yet it is where we start.
-   */
-  private adoptSequences(sequences: Record<string, number>): void {
-    for (const [id, seq] of Object.entries(sequences)) {
-      const member = this.roster.get(id);
-      if (member === undefined || id === this.selfId) continue;
-      const last = this.sequences.get(id);
-      if (last !== undefined && seq > last) this.emit({ type: 'gap', member, missed: seq - last });
-      this.sequences.set(id, Math.max(last ?? 0, seq));
-    }
-  }
-
-  /**
-   * Checks a sender's sequence number (feature `gaps`): a number that skips means messages we
-   * never got. Members who were in the room before us start at whatever they show first.
-   */
-  private checkSequence(from: Member, seq: number | undefined): void {
-    if (seq === undefined) return;
-    const last = this.sequences.get(from.id);
-    if (last !== undefined && seq > last + 1) {
-      this.emit({ type: 'gap', member: from, missed: seq - last - 1 });
-    }
-    this.sequences.set(from.id, Math.max(last ?? 0, seq));
+  private noteSequence(from: Member, seq: number | undefined): void {
+    const gap = this.gaps.received(from, seq);
+    if (gap !== undefined) this.emit({ type: 'gap', ...gap });
   }
 
   private async receiveMessage(data: RelayMessage['data']): Promise<void> {
     const from = this.sender(data.senderId, data.senderName);
-    this.checkSequence(from, data.seq);
+    this.noteSequence(from, data.seq);
     this.log.observeRelayTime(data.t, this.clock.now());
     let opened;
     try {
@@ -1052,7 +1023,7 @@ export class Session {
 
   private async receiveReaction(data: RelayReaction['data']): Promise<void> {
     const from = this.sender(data.senderId, data.senderName);
-    this.checkSequence(from, data.seq);
+    this.noteSequence(from, data.seq);
     this.log.observeRelayTime(data.t, this.clock.now());
     let opened;
     try {
