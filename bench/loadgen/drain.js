@@ -243,12 +243,15 @@ class Member {
       case ServerType.RoomJoined:
         this.joined(message.data);
         return;
-      case ServerType.MemberJoined:
+      case ServerType.MemberJoined: {
+        // As the SDK: a join heard as it happens starts the member's count, listed or not.
+        const gap = message.data.id === this.selfId ? undefined : this.gaps.joined(message.data);
         // Already in the roster: our RoomJoined was read after this join.
         if (this.roster.has(message.data.id)) return;
         this.roster.set(message.data.id, message.data);
-        if (message.data.id !== this.selfId) this.noteGap(this.gaps.joined(message.data));
+        this.noteGap(gap);
         return;
+      }
       case ServerType.MemberLeft:
         this.roster.delete(message.data.id);
         return;

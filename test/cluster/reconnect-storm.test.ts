@@ -175,12 +175,19 @@ describe('one of three replicas killed under a few hundred clients', () => {
     );
     await eventually(
       'every returner to hear where the others’ sequences stand',
-      () =>
-        away.every(
-          (client) =>
-            gaps(client).filter((gap) => gap.missed !== undefined).length ===
-            stayedIn(client.room).length,
-        ),
+      () => {
+        for (const client of away) {
+          const counted = gaps(client).filter((gap) => gap.missed !== undefined);
+          const stayers = stayedIn(client.room).map((other) => other.name);
+          // Thrown, not returned: on a timeout the last mismatch is the error's cause.
+          if (counted.length !== stayers.length) {
+            throw new Error(
+              `${client.name} has gaps ${JSON.stringify(gaps(client))}; stayed: ${stayers.join(' ')}`,
+            );
+          }
+        }
+        return true;
+      },
       20_000,
     );
 

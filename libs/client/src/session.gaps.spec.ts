@@ -221,4 +221,23 @@ describe('gap detection (feature gaps)', () => {
     await h.settle();
     expect(h.of('gap')).toEqual([{ type: 'gap', member: bob2 }]);
   });
+
+  it('starts the count of a member our RoomJoined listed when its join is heard, so a later rejoin counts', async () => {
+    const h = await harness();
+    h.session.start();
+    // Bob was seated in the store before us but on his replica after it told us where everyone
+    // stood: the notice lacks him, and his MemberJoined reaches us after our RoomJoined.
+    const first = await h.admit([ALICE, BOB]);
+    first.receive(standing({}));
+    first.receive({ type: ServerType.MemberJoined, data: BOB });
+    await h.settle();
+    first.drop();
+    await h.settle();
+    h.clock.advance(h.clock.nextTimerIn()!);
+    const second = await h.admit([ALICE, BOB]);
+    second.receive(standing({ [BOB.id]: 2 }));
+    await h.settle();
+    expect(h.of('gap')).toEqual([{ type: 'gap', member: BOB, missed: 2 }]);
+    expect(h.of('member-joined')).toEqual([]);
+  });
 });

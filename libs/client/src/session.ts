@@ -775,12 +775,14 @@ export class Session {
       case ServerType.RoomJoined:
         this.joined(message.data);
         return;
-      case ServerType.MemberJoined:
+      case ServerType.MemberJoined: {
+        // A join heard as it happens starts the member's count, even one our RoomJoined already
+        // listed: the relays may have told us where everyone stood before it was seated.
+        const gap = message.data.id === this.selfId ? undefined : this.gaps.joined(message.data);
         // Already in our roster: our RoomJoined was read after this join; it is not news.
         if (this.roster.has(message.data.id)) return;
         this.roster.set(message.data.id, message.data);
         if (message.data.id !== this.selfId) {
-          const gap = this.gaps.joined(message.data);
           this.emit({ type: 'member-joined', member: message.data });
           if (gap !== undefined) this.emit({ type: 'gap', ...gap });
           // Late joiners cannot verify us without our key: say it again (coalesced, paced).
@@ -788,6 +790,7 @@ export class Session {
           this.kick();
         }
         return;
+      }
       case ServerType.MemberLeft: {
         const member = this.roster.get(message.data.id);
         this.roster.delete(message.data.id);
