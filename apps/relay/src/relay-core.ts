@@ -121,6 +121,7 @@ export class RelayCore {
 
   /** Releases the cluster backends (removing this replica's presence). */
   async close(): Promise<void> {
+    this.sessions.close();
     await Promise.allSettled([
       this.backends.presence.close(),
       this.backends.fanout.close(),

@@ -26,7 +26,7 @@ import type {
   RateKind,
   RoomRequest,
 } from './connection.machine.js';
-import { CloseCode, connectionMachine } from './connection.machine.js';
+import { CloseCode, connectionMachine, livenessEvent } from './connection.machine.js';
 import type { RelayedMessage } from './room.machine.js';
 
 type Snapshot = SnapshotFrom<typeof connectionMachine>;
@@ -170,15 +170,19 @@ function harness(options: Partial<IoOptions> = {}) {
     io,
     effects,
     errors,
-    /** Moves time forward millisecond by millisecond, so periodic timers fire every period. */
+    /**
+     * Moves time forward millisecond by millisecond, firing due timers and, after each
+     * millisecond, sending what a liveness sweep would (the relay's sweeps less often).
+     */
     advance(ms: number) {
-      for (let i = 0; i < ms; i++) clock.increment(1);
+      for (let i = 0; i < ms; i++) {
+        clock.increment(1);
+        const event = livenessEvent(actor.getSnapshot());
+        if (event !== undefined) actor.send(event);
+      }
     },
     pong() {
       actor.send({ type: 'PONG' });
-    },
-    untilNextPing() {
-      return PING_INTERVAL_MS - ((clock.now() - 1_700_000_000_000) % PING_INTERVAL_MS);
     },
   };
 }
@@ -190,8 +194,6 @@ type Harness = ReturnType<typeof harness>;
 
 const AFTER = {
   admissionTimeout: 'xstate.after.admissionTimeout.connection.active.session.joining',
-  pingInterval: 'xstate.after.pingInterval.connection.active.pinger.waiting',
-  pongTimeout: 'xstate.after.pongTimeout.connection.active.watchdog.watching',
 } as const;
 
 const relay = (message: RelayedMessage): ConnectionEvent => ({ type: 'RELAY', message });
@@ -212,6 +214,8 @@ const EVENTS: readonly ConnectionEvent[] = [
   relay({ type: ClientType.SendFileCancel, data: { transferId: 't1' } }),
   relay({ type: ClientType.SendFileAck, data: { transferId: 'theirs' } }),
   { type: 'PONG' },
+  { type: 'PING_DUE' },
+  { type: 'SILENT' },
   {
     type: 'INVALID',
     error: { code: ErrorCode.InvalidMessage, reason: 'bad_field', message: 'bad "iv"' },
@@ -297,11 +301,9 @@ async function execute(h: Harness, event: ConnectionEvent): Promise<void> {
     case 'PONG':
       if (active) h.pong();
       return;
-    case AFTER.pingInterval:
-      h.advance(h.untilNextPing());
-      return;
-    // The deadlines are raised as the events their timers would send: moving the clock that far
-    // would fire the other timers too. When they fire is pinned by the tests further down.
+    // PING_DUE and SILENT are sent as the sweep sends them, and the admission deadline is raised
+    // as the event its timer would send: moving the clock that far would bring the others due
+    // too. When they come is pinned by the tests further down.
     // Nothing reaches a closed connection: the registry forgets its socket.
     default:
       if (active) h.actor.send(event);
@@ -513,13 +515,15 @@ function expectEffects(
         expect(sessionOf(after)).toBe('lobby');
       }
       break;
-    case AFTER.pongTimeout:
+    case 'SILENT':
+      // Terminated once: a silent connection ignores a second SILENT.
       expected.terminations = watchdogOf(before) === 'watching' ? 1 : 0;
       expect(watchdogOf(after)).toBe('silent');
       break;
-    case AFTER.pingInterval:
+    case 'PING_DUE':
       expect(d.pings.ws).toBe(1);
       expect(d.pings.app).toEqual([now]);
+      expect(after.context.pingedAt).toBe(now);
       break;
     default:
       throw new Error(`no oracle for ${String(event.type)}`);
@@ -647,8 +651,7 @@ describe('connection machine, model-based', () => {
     // it (and the events that only loop) the simple paths stay few enough to replay them all:
     // some 1,500 with draining, CPU-bound, hence the longer timeout.
     const lifecycle = EVENTS.filter(
-      (e) =>
-        !['PONG', 'INVALID', 'TEXT_FRAME', AFTER.pingInterval, AFTER.pongTimeout].includes(e.type),
+      (e) => !['PONG', 'INVALID', 'TEXT_FRAME', 'PING_DUE', 'SILENT'].includes(e.type),
     );
     const simple = getSimplePaths(connectionMachine, { ...modelOptions, events: lifecycle });
     expect(simple.length).toBeGreaterThan(shortest.length);
@@ -665,6 +668,8 @@ async function inRoom(h: Harness): Promise<void> {
   expect(h.effects.joins.at(-1)?.reply.accept({ roomId: ROOM_ID, memberId: MEMBER_ID })).toBe(true);
 }
 
+// The harness sends what `livenessEvent` asks for after every simulated millisecond, as a sweep
+// with a 1 ms period would; the relay's own sweep (liveness.sweep.spec.ts) only adds its period.
 describe('connection machine: heartbeat', () => {
   it('sends a WebSocket ping and an app-level Ping with the current time every pingIntervalMs', () => {
     const h = harness();
@@ -715,7 +720,17 @@ describe('connection machine: heartbeat', () => {
     expect(h.effects.terminations).toBe(1);
   });
 
-  it('stops every timer once closed', () => {
+  it('keeps pinging a silent connection until its socket closes, but terminates it once', () => {
+    const h = harness();
+    h.advance(PONG_TIMEOUT_MS);
+    expect(h.effects.terminations).toBe(1);
+    const pinged = h.effects.pings.ws;
+    h.advance(3 * PING_INTERVAL_MS);
+    expect(h.effects.pings.ws).toBe(pinged + 3);
+    expect(h.effects.terminations).toBe(1);
+  });
+
+  it('asks for nothing once closed', () => {
     const h = harness();
     h.actor.send({ type: 'SOCKET_CLOSED' });
     h.advance(2 * PONG_TIMEOUT_MS);

@@ -17,6 +17,7 @@ import {
   ROOM_ID_PATTERN,
   ServerType,
 } from '@hush/protocol';
+import type { SnapshotFrom } from 'xstate';
 import { assertEvent, assign, setup } from 'xstate';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from '../rooms/member-link.js';
 import type { Bucket, RateLimit, Window } from '../security/rate-limiter.js';
@@ -92,6 +93,10 @@ export type ConnectionEvent =
   | { type: 'HELLO'; data: Hello['data'] }
   /** An application Pong (0x06) or a WebSocket pong. */
   | { type: 'PONG' }
+  /** A ping is due: `pingIntervalMs` passed since the start or the last ping (see `livenessEvent`). */
+  | { type: 'PING_DUE' }
+  /** No counted pong for `pongTimeoutMs` since the start (see `livenessEvent`). */
+  | { type: 'SILENT' }
   | { type: 'INVALID'; error: ProtocolError }
   | { type: 'TEXT_FRAME' }
   | { type: 'ADMITTED'; roomId: string; memberId: string }
@@ -115,6 +120,10 @@ export interface ConnectionContext {
   announcement: boolean;
   /** When the last pong that counted arrived (see the `pongTooSoon` guard). */
   lastPong: number;
+  /** When the connection started or last heard a counted pong: the pong deadline runs from here. */
+  heardAt: number;
+  /** When the connection started or was last pinged: the next ping is due an interval later. */
+  pingedAt: number;
   /** Features granted by Hello; empty for clients that never negotiated. */
   features: ReadonlySet<Feature>;
   negotiated: boolean;
@@ -263,7 +272,8 @@ function nextTransferId(context: ConnectionContext, message: RelayedMessage): st
 /**
  * One WebSocket connection: a lobby, an admission in progress, or membership of one room (as the
  * Arthas protocol has it), plus liveness (Ping every interval, dead without Pong). The gateway
- * feeds it validated messages; every effect goes through `io`.
+ * feeds it validated messages; every effect goes through `io`. Liveness has no timer of its own:
+ * a relay-wide sweep (`LivenessSweep`) sends `PING_DUE` and `SILENT` when `livenessEvent` says so.
  */
 export const connectionMachine = setup({
   types: {
@@ -272,8 +282,6 @@ export const connectionMachine = setup({
     input: {} as { io: ConnectionIo },
   },
   delays: {
-    pingInterval: ({ context }) => context.io.heartbeat.pingIntervalMs,
-    pongTimeout: ({ context }) => context.io.heartbeat.pongTimeoutMs,
     admissionTimeout: ({ context }) => context.io.admissionTimeoutMs,
   },
   guards: {
@@ -310,7 +318,10 @@ export const connectionMachine = setup({
     spendInvalid: assign(({ context }) => spend(context, 'invalid')),
     spendAddressInvalid: ({ context }) => context.io.spendAddress('invalid'),
     spendLobby: assign(({ context }) => spend(context, 'lobby')),
-    notePong: assign({ lastPong: ({ context }) => context.io.now() }),
+    notePong: assign(({ context }) => {
+      const now = context.io.now();
+      return { lastPong: now, heardAt: now };
+    }),
     requestAdmission: ({ context, event, self }) => {
       const request: RoomRequest | undefined =
         event.type === 'CREATE_ROOM'
@@ -453,6 +464,7 @@ export const connectionMachine = setup({
       context.io.ping();
       context.io.send({ type: ServerType.Ping, data: { t: context.io.now() } });
     },
+    notePing: assign({ pingedAt: ({ context }) => context.io.now() }),
     terminate: ({ context }) => context.io.terminate(),
     drain: ({ context, event }) => {
       assertEvent(event, 'DRAIN');
@@ -472,20 +484,25 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({
-    io: input.io,
-    rate: {},
-    chat: [],
-    announcement: false,
-    lastPong: Number.NEGATIVE_INFINITY,
-    features: new Set(),
-    negotiated: false,
-    roomId: undefined,
-    memberId: undefined,
-    transferId: undefined,
-    admission: 0,
-    draining: false,
-  }),
+  context: ({ input }) => {
+    const now = input.io.now();
+    return {
+      io: input.io,
+      rate: {},
+      chat: [],
+      announcement: false,
+      lastPong: Number.NEGATIVE_INFINITY,
+      heardAt: now,
+      pingedAt: now,
+      features: new Set(),
+      negotiated: false,
+      roomId: undefined,
+      memberId: undefined,
+      transferId: undefined,
+      admission: 0,
+      draining: false,
+    };
+  },
   initial: 'active',
   states: {
     active: {
@@ -493,6 +510,7 @@ export const connectionMachine = setup({
       on: {
         SOCKET_CLOSED: 'closed',
         SLOW_CONSUMER: 'closed',
+        PING_DUE: { actions: ['ping', 'notePing'] },
         // The client may have written to its room before the close reaches it; it stays seated
         // until the socket closes, so none of that is lost.
         DRAIN: [{ guard: 'draining' }, { actions: ['drain', 'markDraining'] }],
@@ -594,24 +612,14 @@ export const connectionMachine = setup({
             },
           },
         },
-        pinger: {
-          initial: 'waiting',
-          states: {
-            waiting: {
-              after: { pingInterval: { target: 'waiting', reenter: true, actions: 'ping' } },
-            },
-          },
-        },
+        // Terminates once: a silent connection ignores later SILENT events and pongs alike.
         watchdog: {
           initial: 'watching',
           states: {
             watching: {
-              after: { pongTimeout: { target: 'silent', actions: 'terminate' } },
               on: {
-                PONG: [
-                  { guard: 'pongTooSoon' },
-                  { target: 'watching', reenter: true, actions: 'notePong' },
-                ],
+                SILENT: { target: 'silent', actions: 'terminate' },
+                PONG: [{ guard: 'pongTooSoon' }, { actions: 'notePong' }],
               },
             },
             silent: {},
@@ -622,3 +630,25 @@ export const connectionMachine = setup({
     closed: { type: 'final' },
   },
 });
+
+export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
+
+const PING_DUE = { type: 'PING_DUE' } as const satisfies ConnectionEvent;
+const SILENT = { type: 'SILENT' } as const satisfies ConnectionEvent;
+const WATCHING = { active: { watchdog: 'watching' } } as const;
+
+/**
+ * The liveness event a connection needs now, judged from the times it recorded on its own clock
+ * (`io.now()`): `SILENT` once no counted pong arrived for `pongTimeoutMs` since the later of its
+ * start and its last counted pong, `PING_DUE` once `pingIntervalMs` passed since its start or
+ * last ping, else nothing. Allocates nothing for a connection that needs nothing.
+ */
+export function livenessEvent(
+  snapshot: ConnectionSnapshot,
+): typeof PING_DUE | typeof SILENT | undefined {
+  if (snapshot.status !== 'active') return undefined;
+  const { io, heardAt, pingedAt } = snapshot.context;
+  const now = io.now();
+  if (now - heardAt >= io.heartbeat.pongTimeoutMs && snapshot.matches(WATCHING)) return SILENT;
+  return now - pingedAt >= io.heartbeat.pingIntervalMs ? PING_DUE : undefined;
+}

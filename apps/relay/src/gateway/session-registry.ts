@@ -12,6 +12,7 @@ import type {
   RoomRequest,
 } from '../actors/connection.machine.js';
 import { CloseCode, connectionMachine, LOCKED_OUT_MESSAGE } from '../actors/connection.machine.js';
+import { LivenessSweep } from '../actors/liveness.sweep.js';
 import type { RelayedMessage } from '../actors/room.machine.js';
 import type { RelayConfig } from '../config/config.schema.js';
 import type { Logger } from '../logging/logger.js';
@@ -200,11 +201,13 @@ class WriteCoalescer {
 
 /**
  * One connection actor per open socket. Per-connection state lives in the actor and its session
- * object, found through a map keyed by the socket, never on the socket object itself.
+ * object, found through a map keyed by the socket, never on the socket object itself. One
+ * liveness sweep pings and times out all of them; it runs while any connection is open.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<WebSocket, ConnectionActor>();
   private readonly shared: Shared;
+  private readonly liveness: LivenessSweep;
   private counter = 0;
 
   constructor(deps: SessionDeps) {
@@ -229,6 +232,7 @@ export class SessionRegistry {
       },
       coalesce: (raw) => coalescer.add(raw),
     };
+    this.liveness = new LivenessSweep(deps.config.heartbeat, () => this.sessions.values());
   }
 
   get size(): number {
@@ -263,11 +267,13 @@ export class SessionRegistry {
     socket.on('pong', () => actor.send({ type: 'PONG' }));
     socket.once('close', () => {
       this.sessions.delete(socket);
+      if (this.sessions.size === 0) this.liveness.stop();
       if (!counted) budgets.connectionClosed(key);
       metrics.connectionClosed();
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'SOCKET_CLOSED' });
     });
     actor.start();
+    this.liveness.start();
     return actor;
   }
 
@@ -303,5 +309,10 @@ export class SessionRegistry {
   /** Drops whatever is still open. */
   terminateAll(): void {
     for (const socket of this.sessions.keys()) socket.terminate();
+  }
+
+  /** Stops the liveness sweep; the sockets still open are left to their owner. */
+  close(): void {
+    this.liveness.stop();
   }
 }

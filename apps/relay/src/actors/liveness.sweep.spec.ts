@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Actor } from 'xstate';
+import { createActor } from 'xstate';
+import type { ConnectionEvent, ConnectionIo } from './connection.machine.js';
+import { connectionMachine } from './connection.machine.js';
+import type { LivenessTarget } from './liveness.sweep.js';
+import { LivenessSweep, MIN_SWEEP_MS, sweepPeriodMs } from './liveness.sweep.js';
+
+const HEARTBEAT = { pingIntervalMs: 1000, pongTimeoutMs: 3000 };
+const PERIOD = HEARTBEAT.pingIntervalMs / 4;
+
+interface Connection {
+  actor: Actor<typeof connectionMachine>;
+  /** What the sweep sees: the actor, with the events sent to it recorded. */
+  target: LivenessTarget;
+  /** When each WebSocket ping went out (the app-level Ping goes with it). */
+  pings: number[];
+  terminations: number;
+  /** Every event the sweep sent, by type. */
+  events: ConnectionEvent['type'][];
+}
+
+/** A connection actor on the fake clock whose io records pings and terminations only. */
+function connect(): Connection {
+  const pings: number[] = [];
+  const events: ConnectionEvent['type'][] = [];
+  let terminations = 0;
+  const unused = () => {
+    throw new Error('not used by liveness');
+  };
+  const io: ConnectionIo = {
+    rate: {} as ConnectionIo['rate'],
+    heartbeat: HEARTBEAT,
+    admissionTimeoutMs: 10_000,
+    serverLimits: {} as ConnectionIo['serverLimits'],
+    observer: { rateLimited: unused, error: unused },
+    now: () => Date.now(),
+    send: () => undefined,
+    deliver: unused,
+    ping: () => pings.push(Date.now()),
+    close: unused,
+    terminate: () => terminations++,
+    lockedOut: unused,
+    recordFailedJoin: unused,
+    addressAllows: unused,
+    spendAddress: unused,
+    join: unused,
+    relay: unused,
+    leave: unused,
+  };
+  const actor = createActor(connectionMachine, { input: { io } });
+  actor.subscribe({ error: (error) => expect.unreachable(String(error)) });
+  actor.start();
+  return {
+    actor,
+    target: {
+      getSnapshot: () => actor.getSnapshot(),
+      send: (event) => {
+        events.push(event.type);
+        actor.send(event);
+      },
+    },
+    pings,
+    get terminations() {
+      return terminations;
+    },
+    events,
+  };
+}
+
+describe('liveness sweep', () => {
+  let connections: Connection[];
+  let sweep: LivenessSweep;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    connections = [];
+    sweep = new LivenessSweep(HEARTBEAT, () => connections.map((c) => c.target));
+  });
+  afterEach(() => {
+    sweep.stop();
+    vi.useRealTimers();
+  });
+
+  it('ticks every quarter of the shorter heartbeat duration, and no faster than MIN_SWEEP_MS', () => {
+    expect(sweep.periodMs).toBe(PERIOD);
+    expect(sweepPeriodMs({ pingIntervalMs: 400, pongTimeoutMs: 200 })).toBe(50);
+    expect(sweepPeriodMs({ pingIntervalMs: 4, pongTimeoutMs: 8 })).toBe(MIN_SWEEP_MS);
+  });
+
+  it('runs one timer for all connections, from start() until stop()', () => {
+    for (let i = 0; i < 100; i++) connections.push(connect());
+    const before = vi.getTimerCount();
+    sweep.start();
+    sweep.start();
+    expect(vi.getTimerCount()).toBe(before + 1);
+    expect(sweep.running).toBe(true);
+    sweep.stop();
+    expect(vi.getTimerCount()).toBe(before);
+    expect(sweep.running).toBe(false);
+    vi.advanceTimersByTime(10 * HEARTBEAT.pongTimeoutMs);
+    for (const c of connections) expect(c.events).toEqual([]);
+  });
+
+  it('pings each connection an interval after its own start and last ping, at most a tick late', () => {
+    sweep.start();
+    const first = connect();
+    connections.push(first);
+    vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs / 2);
+    const second = connect();
+    connections.push(second);
+    const start = [first, second].map((c) => c.actor.getSnapshot().context.pingedAt);
+    for (let i = 0; i < 4; i++) {
+      vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs);
+      [first, second].forEach((c) => c.actor.send({ type: 'PONG' }));
+    }
+    const [a, b] = [first.pings, second.pings];
+    expect(a.length).toBeGreaterThanOrEqual(3);
+    expect(b.length).toBeGreaterThanOrEqual(3);
+    for (const [pings, since] of [
+      [a, start[0]],
+      [b, start[1]],
+    ] as const) {
+      let last = since as number;
+      for (const at of pings) {
+        expect(at - last).toBeGreaterThanOrEqual(HEARTBEAT.pingIntervalMs);
+        expect(at - last).toBeLessThanOrEqual(HEARTBEAT.pingIntervalMs + PERIOD);
+        last = at;
+      }
+    }
+    // Spread: the second connection is never pinged in the tick that pings the first.
+    expect(a.filter((at) => b.includes(at))).toEqual([]);
+  });
+
+  it('sends events only to the connections that need one', () => {
+    sweep.start();
+    const old = connect();
+    connections.push(old);
+    vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs - PERIOD);
+    const fresh = connect();
+    connections.push(fresh);
+    vi.advanceTimersByTime(PERIOD);
+    expect(old.events).toEqual(['PING_DUE']);
+    expect(fresh.events).toEqual([]);
+    vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs - PERIOD);
+    expect(old.events).toEqual(['PING_DUE']);
+    expect(fresh.events).toEqual(['PING_DUE']);
+  });
+
+  it('terminates a silent connection once, between pongTimeoutMs and a tick after it', () => {
+    sweep.start();
+    const mute = connect();
+    connections.push(mute);
+    vi.advanceTimersByTime(HEARTBEAT.pongTimeoutMs - 1);
+    expect(mute.terminations).toBe(0);
+    vi.advanceTimersByTime(PERIOD);
+    expect(mute.terminations).toBe(1);
+    vi.advanceTimersByTime(5 * HEARTBEAT.pongTimeoutMs);
+    expect(mute.terminations).toBe(1);
+    // The socket is gone at once in the relay; until then, nothing more than its pings.
+    expect(mute.events.filter((type) => type === 'SILENT')).toEqual(['SILENT']);
+  });
+
+  it('never terminates a connection that answers its pings', () => {
+    sweep.start();
+    const answering = connect();
+    const mute = connect();
+    connections.push(answering, mute);
+    let answered = 0;
+    for (let t = 0; t < 10 * HEARTBEAT.pongTimeoutMs; t += MIN_SWEEP_MS) {
+      vi.advanceTimersByTime(MIN_SWEEP_MS);
+      if (answering.pings.length > answered) {
+        answered = answering.pings.length;
+        answering.actor.send({ type: 'PONG' });
+      }
+    }
+    expect(answered).toBeGreaterThanOrEqual(20);
+    expect(answering.terminations).toBe(0);
+    expect(answering.events).not.toContain('SILENT');
+    expect(mute.terminations).toBe(1);
+  });
+
+  it('skips closed connections', () => {
+    sweep.start();
+    const closed = connect();
+    connections.push(closed);
+    closed.actor.send({ type: 'SOCKET_CLOSED' });
+    vi.advanceTimersByTime(2 * HEARTBEAT.pongTimeoutMs);
+    expect(closed.events).toEqual([]);
+    expect(closed.pings).toEqual([]);
+    expect(closed.terminations).toBe(0);
+  });
+});
