@@ -231,6 +231,9 @@ function optional<T extends Entries, S extends z.ZodType>(
   return { entries: declared.entries, schema: declared.schema.optional() };
 }
 
+/** Markdown inline code, for README text built from constants. */
+const code = (text: string): string => `\`${text}\``;
+
 const isSection = (entry: Setting | Section): entry is Section => 'entries' in entry;
 
 const rate = (env: string, fallback: RateLimit, doc: string) =>
@@ -665,9 +668,7 @@ export const SETTINGS = section({
       kind: 'string',
       schema: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
       default: 'info',
-      doc: `${LOG_LEVELS.slice(0, -1)
-        .map((level) => `\`${level}\``)
-        .join(', ')} or \`${LOG_LEVELS.at(-1)}\``,
+      doc: `${LOG_LEVELS.slice(0, -1).map(code).join(', ')} or ${code(LOG_LEVELS.at(-1) ?? '')}`,
     }),
   }),
 });
