@@ -1,23 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, ENV_BINDINGS } from '../../apps/relay/src/config/config.schema.js';
+import { configTable, shownDefault, tableIn } from '../../apps/relay/src/config/config.docs.js';
+import { DECLARED_SETTINGS } from '../../apps/relay/src/config/config.schema.js';
+import { loadConfig } from '../../apps/relay/src/config/load-config.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const rows = readme.split('\n').filter((line) => line.startsWith('| `'));
 
-function defaultOf(path: string): unknown {
+/** What the relay really runs with when nothing is set. */
+const loadedDefaults = loadConfig({ env: {}, argv: [] });
+
+function valueAt(path: string): unknown {
   return path.split('.').reduce<unknown>((node, key) => {
     return typeof node === 'object' && node !== null
       ? (node as Record<string, unknown>)[key]
       : undefined;
-  }, CONFIG_DEFAULTS);
+  }, loadedDefaults);
 }
 
-function documented(value: unknown): string {
+function asWritten(value: unknown): string {
   if (typeof value === 'object' && value !== null && 'events' in value && 'windowMs' in value) {
-    return `${String(value.events)}/${String(value.windowMs)}`;
+    return `\`${String(value.events)}/${String(value.windowMs)}\``;
   }
-  return String(value);
+  return `\`${String(value)}\``;
 }
 
 describe('README', () => {
@@ -26,21 +30,20 @@ describe('README', () => {
     expect(readme).toMatch(/```sh\nnpm test\n```/);
   });
 
-  it.each(ENV_BINDINGS.map((binding) => [binding.env, binding]))(
-    'documents %s with its YAML key and its real default',
-    (_env, { env, path }) => {
-      const row = rows.find((line) => line.includes(`\`${env}\``));
-      expect(row, `no table row for ${env}`).toBeDefined();
-      expect(row).toContain(`\`${path}\``);
-      const fallback = defaultOf(path);
-      if (typeof fallback === 'number' || typeof fallback === 'boolean') {
-        expect(row).toContain(`\`${documented(fallback)}\``);
-      }
-      if (typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback)) {
-        expect(row).toContain(`\`${documented(fallback)}\``);
-      }
-    },
-  );
+  it('has the Configuration table generated from the declared settings (npm run docs:config)', () => {
+    expect(tableIn(readme)).toBe(configTable());
+  });
+
+  // A shownDefault is prose ("any", "`HOST`") for a value that would mislead; the rest must match.
+  it.each(
+    DECLARED_SETTINGS.filter((setting) => setting.shownDefault === undefined).map((setting) => [
+      setting.env,
+      setting,
+    ]),
+  )('shows for %s the default the relay really starts with', (_env, setting) => {
+    const value = valueAt(setting.path);
+    expect(shownDefault(setting)).toBe(value === undefined ? 'unset' : asWritten(value));
+  });
 
   it('names the CI entry point and the test command it runs', () => {
     const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');

@@ -5,14 +5,12 @@ import { fileURLToPath } from 'node:url';
 import {
   MAX_EXPIRY_SECONDS,
   MAX_FRAME_BYTES,
-  MAX_ROOM_MEMBERS,
-  NAME_MAX_CODE_POINTS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
   RATE_LIMITS,
 } from '@hush/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from './config.schema.js';
+import { CONFIG_DEFAULTS, ENV_BINDINGS, type RateLimit } from './config.schema.js';
 import { ConfigError, ENV_VARS, loadConfig, type RelayConfig } from './load-config.js';
 
 let dir: string;
@@ -51,49 +49,8 @@ function configError(run: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, but the configuration loaded');
 }
 
-const DEFAULTS: RelayConfig = {
-  server: {
-    host: '0.0.0.0',
-    port: 8080,
-    tlsMode: 'files',
-    allowedOrigins: [],
-    trustedProxies: [],
-    shutdownTimeoutMs: 10_000,
-    drainDelayMs: 0,
-    drainWindowMs: 6_000,
-    headerTimeoutMs: 5_000,
-  },
-  metrics: { port: 9464 },
-  redis: {
-    cluster: false,
-    sharded: false,
-    keyPrefix: 'hush:',
-    heartbeatMs: 2_000,
-    leaseTtlMs: 6_000,
-    selfCheckMs: 5_000,
-  },
-  limits: {
-    maxFrameBytes: MAX_FRAME_BYTES,
-    maxRoomMembers: MAX_ROOM_MEMBERS,
-    nameMaxCodePoints: NAME_MAX_CODE_POINTS,
-    maxExpirySeconds: MAX_EXPIRY_SECONDS,
-    maxConnectionsPerIp: 50,
-    maxConnections: 20_000,
-    maxBufferedBytes: 1024 * 1024,
-    invalidFrameLimit: 5,
-    invalidFrameWindowMs: 10_000,
-    rate: structuredClone(RATE_LIMITS),
-    addressRate: {
-      chat: { events: 60, windowMs: 10_000 },
-      join: { events: 20, windowMs: 10_000 },
-      invalid: { events: 20, windowMs: 10_000 },
-    },
-  },
-  heartbeat: { pingIntervalMs: PING_INTERVAL_MS, pongTimeoutMs: PONG_TIMEOUT_MS },
-  lockout: { maxFailures: 10, windowMs: 60_000, durationMs: 300_000 },
-  rooms: { expiryWarningSeconds: 60 },
-  log: { level: 'info' },
-};
+/** The declared defaults: what loading with nothing set must give, untouched by validation. */
+const DEFAULTS = CONFIG_DEFAULTS;
 
 describe('defaults', () => {
   it('an empty environment yields the documented defaults and no optional settings', () => {
@@ -117,117 +74,93 @@ describe('defaults', () => {
 });
 
 describe('environment variables', () => {
-  const fullEnv = (): NodeJS.ProcessEnv => ({
-    HOST: '127.0.0.1',
-    PORT: '9000',
-    HUSH_TLS_CERT: certFile,
-    HUSH_TLS_KEY: keyFile,
-    HUSH_ALLOWED_ORIGINS: 'https://chat.example.com, http://localhost:5173',
-    HUSH_TRUSTED_PROXIES: '10.0.0.0/8,192.168.1.1, ::1, fd00::/8',
-    HUSH_WEB_ROOT: '/srv/hush/web',
-    HUSH_TLS: 'files',
-    HUSH_PUBLIC_URL: 'https://192.168.1.20:8443',
-    HUSH_SHUTDOWN_TIMEOUT_MS: '15000',
-    HUSH_DRAIN_DELAY_MS: '5000',
-    HUSH_DRAIN_WINDOW_MS: '4000',
-    HUSH_HEADER_TIMEOUT_MS: '2000',
-    HUSH_METRICS_PORT: '9100',
-    HUSH_METRICS_HOST: '10.0.0.5',
-    REDIS_URL: 'redis://redis-0:6379,rediss://redis-1:6380',
-    HUSH_REDIS_CLUSTER: 'true',
-    HUSH_REDIS_SHARDED: 'yes',
-    HUSH_REDIS_PREFIX: 'test:',
-    HUSH_REDIS_HEARTBEAT_MS: '1000',
-    HUSH_REDIS_LEASE_TTL_MS: '3000',
-    HUSH_REDIS_SELF_CHECK_MS: '2500',
-    HUSH_MAX_FRAME_BYTES: '65536',
-    HUSH_MAX_ROOM_MEMBERS: '20',
-    HUSH_NAME_MAX: '32',
-    HUSH_MAX_EXPIRY_SECONDS: '3600',
-    HUSH_MAX_CONNECTIONS_PER_IP: '0',
-    HUSH_MAX_CONNECTIONS: '1000',
-    HUSH_MAX_BUFFERED_BYTES: '2097152',
-    HUSH_INVALID_FRAME_LIMIT: '3',
-    HUSH_INVALID_FRAME_WINDOW_MS: '5000',
-    HUSH_RATE_CHAT: '5/1000',
-    HUSH_RATE_TYPING: '6/2000',
-    HUSH_RATE_REACTION: '7/3000',
-    HUSH_RATE_FILE_META: '2/1000',
-    HUSH_RATE_FILE_CHUNK: '8/4000',
-    HUSH_RATE_FILE_CONTROL: '3/1000',
-    HUSH_RATE_FILE_ACK: '4/1000',
-    HUSH_RATE_JOIN: '9 / 5000',
-    HUSH_RATE_LOBBY: '11/1000',
-    HUSH_ADDRESS_RATE_CHAT: '30/10000',
-    HUSH_ADDRESS_RATE_JOIN: '12/10000',
-    HUSH_ADDRESS_RATE_INVALID: '13/10000',
-    HUSH_PING_INTERVAL_MS: '1000',
-    HUSH_PONG_TIMEOUT_MS: '3000',
-    HUSH_LOCKOUT_MAX_FAILURES: '3',
-    HUSH_LOCKOUT_WINDOW_MS: '1000',
-    HUSH_LOCKOUT_DURATION_MS: '2000',
-    HUSH_EXPIRY_WARNING_SECONDS: '30',
-    HUSH_LOG_LEVEL: 'debug',
+  /** A value other than the default for every key. */
+  const custom = (): RelayConfig => ({
+    server: {
+      host: '127.0.0.1',
+      port: 9000,
+      tls: { certFile, keyFile },
+      tlsMode: 'files',
+      publicUrl: 'https://192.168.1.20:8443/',
+      allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
+      trustedProxies: ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8'],
+      webRoot: '/srv/hush/web',
+      shutdownTimeoutMs: 15_000,
+      drainDelayMs: 5_000,
+      drainWindowMs: 4_000,
+      headerTimeoutMs: 2_000,
+    },
+    metrics: { port: 9100, host: '10.0.0.5' },
+    redis: {
+      url: 'redis://redis-0:6379,rediss://redis-1:6380',
+      cluster: true,
+      sharded: true,
+      keyPrefix: 'test:',
+      heartbeatMs: 1_000,
+      leaseTtlMs: 3_000,
+      selfCheckMs: 2_500,
+    },
+    limits: {
+      maxFrameBytes: 65_536,
+      maxRoomMembers: 20,
+      nameMaxCodePoints: 32,
+      maxExpirySeconds: 3_600,
+      maxConnectionsPerIp: 0,
+      maxConnections: 1_000,
+      maxBufferedBytes: 2_097_152,
+      invalidFrameLimit: 3,
+      invalidFrameWindowMs: 5_000,
+      rate: {
+        chat: { events: 5, windowMs: 1_000 },
+        typing: { events: 6, windowMs: 2_000 },
+        reaction: { events: 7, windowMs: 3_000 },
+        fileMeta: { events: 2, windowMs: 1_000 },
+        fileChunk: { events: 8, windowMs: 4_000 },
+        fileControl: { events: 3, windowMs: 1_000 },
+        fileAck: { events: 4, windowMs: 1_000 },
+        join: { events: 9, windowMs: 5_000 },
+        lobby: { events: 11, windowMs: 1_000 },
+      },
+      addressRate: {
+        chat: { events: 30, windowMs: 10_000 },
+        join: { events: 12, windowMs: 10_000 },
+        invalid: { events: 13, windowMs: 10_000 },
+      },
+    },
+    heartbeat: { pingIntervalMs: 1_000, pongTimeoutMs: 3_000 },
+    lockout: { maxFailures: 3, windowMs: 1_000, durationMs: 2_000 },
+    rooms: { expiryWarningSeconds: 30 },
+    log: { level: 'debug' },
   });
 
+  /** `custom()` written as environment strings, the way an operator would, through ENV_BINDINGS. */
+  const fullEnv = (): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {};
+    const config = custom();
+    for (const { path, env: name, kind } of ENV_BINDINGS) {
+      const value = path
+        .split('.')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+      if (value === undefined) continue;
+      env[name] =
+        kind === 'list'
+          ? (value as string[]).join(',')
+          : kind === 'rate'
+            ? `${(value as RateLimit).events}/${(value as RateLimit).windowMs}`
+            : String(value as string | number | boolean);
+    }
+    // Spellings an operator may use besides the canonical ones above.
+    return {
+      ...env,
+      HUSH_REDIS_SHARDED: 'yes',
+      HUSH_RATE_JOIN: '9 / 5000',
+      HUSH_ALLOWED_ORIGINS: 'https://chat.example.com, http://localhost:5173',
+      HUSH_TRUSTED_PROXIES: '10.0.0.0/8,192.168.1.1, ::1, fd00::/8',
+    };
+  };
+
   it('every variable is read into its key', () => {
-    expect(load(fullEnv())).toEqual({
-      server: {
-        host: '127.0.0.1',
-        port: 9000,
-        tls: { certFile, keyFile },
-        tlsMode: 'files',
-        publicUrl: 'https://192.168.1.20:8443/',
-        allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
-        trustedProxies: ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8'],
-        webRoot: '/srv/hush/web',
-        shutdownTimeoutMs: 15_000,
-        drainDelayMs: 5_000,
-        drainWindowMs: 4_000,
-        headerTimeoutMs: 2_000,
-      },
-      metrics: { port: 9100, host: '10.0.0.5' },
-      redis: {
-        url: 'redis://redis-0:6379,rediss://redis-1:6380',
-        cluster: true,
-        sharded: true,
-        keyPrefix: 'test:',
-        heartbeatMs: 1_000,
-        leaseTtlMs: 3_000,
-        selfCheckMs: 2_500,
-      },
-      limits: {
-        maxFrameBytes: 65_536,
-        maxRoomMembers: 20,
-        nameMaxCodePoints: 32,
-        maxExpirySeconds: 3_600,
-        maxConnectionsPerIp: 0,
-        maxConnections: 1_000,
-        maxBufferedBytes: 2_097_152,
-        invalidFrameLimit: 3,
-        invalidFrameWindowMs: 5_000,
-        rate: {
-          chat: { events: 5, windowMs: 1_000 },
-          typing: { events: 6, windowMs: 2_000 },
-          reaction: { events: 7, windowMs: 3_000 },
-          fileMeta: { events: 2, windowMs: 1_000 },
-          fileChunk: { events: 8, windowMs: 4_000 },
-          fileControl: { events: 3, windowMs: 1_000 },
-          fileAck: { events: 4, windowMs: 1_000 },
-          join: { events: 9, windowMs: 5_000 },
-          lobby: { events: 11, windowMs: 1_000 },
-        },
-        addressRate: {
-          chat: { events: 30, windowMs: 10_000 },
-          join: { events: 12, windowMs: 10_000 },
-          invalid: { events: 13, windowMs: 10_000 },
-        },
-      },
-      heartbeat: { pingIntervalMs: 1_000, pongTimeoutMs: 3_000 },
-      lockout: { maxFailures: 3, windowMs: 1_000, durationMs: 2_000 },
-      rooms: { expiryWarningSeconds: 30 },
-      log: { level: 'debug' },
-    } satisfies RelayConfig);
+    expect(load(fullEnv())).toEqual(custom());
   });
 
   it('ENV_VARS names one variable per configurable key, including the fixed names of the spec', () => {
@@ -315,7 +248,7 @@ describe('YAML file', () => {
     expect(config.limits.rate.chat).toEqual({ events: 3, windowMs: 1000 });
     expect(config.limits.rate.typing).toEqual(RATE_LIMITS.typing);
     expect(config.log.level).toBe('warn');
-    expect(config.server.host).toBe(DEFAULTS.server.host);
+    expect(config.server.host).toBe(DEFAULTS.server?.host);
   });
 
   it('environment variables win over the file, and overrides win over both', () => {
