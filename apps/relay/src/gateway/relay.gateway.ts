@@ -27,8 +27,11 @@ export class RelayGateway implements OnGatewayConnection {
 
   /** Every frame of every socket, routed here by the adapter. */
   onFrame(socket: WebSocket, data: Uint8Array | string): void {
+    const actor = this.core.sessions.get(socket);
+    // A slow consumer's actor ends before its socket closes: what it still sends goes nowhere.
+    if (actor === undefined || actor.getSnapshot().status !== 'active') return;
     const event = frameEvent(data, this.core.config.limits);
-    if (event !== undefined) this.core.sessions.get(socket)?.send(event);
+    if (event !== undefined) actor.send(event);
   }
 }
 

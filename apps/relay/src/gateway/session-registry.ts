@@ -264,7 +264,10 @@ export class SessionRegistry {
     this.sessions.set(socket, actor);
     if (!counted) budgets.connectionOpened(key);
     metrics.connectionOpened();
-    socket.on('pong', () => actor.send({ type: 'PONG' }));
+    // A pong can still arrive after the actor ended (a slow consumer's close is under way).
+    socket.on('pong', () => {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'PONG' });
+    });
     socket.once('close', () => {
       this.sessions.delete(socket);
       if (this.sessions.size === 0) this.liveness.stop();
