@@ -6,6 +6,7 @@ import { memoryBackends } from '../backends/backends.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logging/logger.js';
 import { RelayCore } from '../relay-core.js';
+import { DRAIN_STEPS } from './session-registry.js';
 
 const HEARTBEAT = { pingIntervalMs: 1000, pongTimeoutMs: 3000 };
 
@@ -82,5 +83,42 @@ describe('session registry: liveness', () => {
     expect(mute.terminated).toBe(1);
     expect(answering.pings).toBeGreaterThanOrEqual(5);
     expect(answering.terminated).toBe(0);
+  });
+});
+
+describe('session registry: drain', () => {
+  let core: RelayCore;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const config = loadConfig({ env: {}, argv: [], overrides: { heartbeat: HEARTBEAT } });
+    core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
+  });
+  afterEach(async () => {
+    await core.close();
+    vi.useRealTimers();
+  });
+
+  it('keeps its closes within the span when the event loop runs a timer late', async () => {
+    const sockets = Array.from({ length: 200 }, () => {
+      const socket = new FakeSocket();
+      core.sessions.open(
+        socket as unknown as WebSocket,
+        '192.0.2.1',
+        raw as unknown as Socket,
+        true,
+      );
+      return socket;
+    });
+    const closed = () => sockets.filter((socket) => socket.readyState !== socket.OPEN).length;
+    const windowMs = 2_000;
+    const drained = core.sessions.drain(windowMs, () => 0.5);
+    // The first batch goes at once; then the loop is busy for the whole close span.
+    expect(closed()).toBe(200 / DRAIN_STEPS);
+    vi.setSystemTime(Date.now() + windowMs / 2);
+    await vi.advanceTimersByTimeAsync(windowMs / 2 / DRAIN_STEPS);
+    expect(closed()).toBe(200);
+    await vi.advanceTimersByTimeAsync(windowMs);
+    await drained;
   });
 });

@@ -291,8 +291,12 @@ export class SessionRegistry {
     const closeSpan = windowMs / 2;
     const steps = Math.max(1, Math.min(DRAIN_STEPS, actors.length));
     const batch = Math.ceil(actors.length / steps);
+    const start = Date.now();
     for (let step = 0; step < steps; step++) {
-      if (step > 0) await new Promise((resolve) => setTimeout(resolve, closeSpan / steps));
+      // Each batch has its own moment in the span: a busy event loop that runs a timer late
+      // delays that batch, not every batch after it, so the span holds under load.
+      const wait = start + (step * closeSpan) / steps - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       for (const actor of actors.slice(step * batch, (step + 1) * batch)) {
         const retryAfterMs = Math.round(random() * closeSpan);
         if (actor.getSnapshot().status === 'active') actor.send({ type: 'DRAIN', retryAfterMs });
