@@ -65,10 +65,7 @@ describe('signing our messages', () => {
     await h.settle();
     const attempted = first.rejected.filter((m) => m.type === ClientType.SendMessage);
     expect(attempted).toHaveLength(1);
-    first.drop();
-    await h.settle();
-    h.clock.advance(h.clock.nextTimerIn()!);
-    const second = await h.admit();
+    const second = await h.reconnect();
     const [, resent] = second.sentOf(ClientType.SendMessage);
     expect(resent).toEqual(attempted[0]);
     expect((await h.sentPayloads(second))[1]).toMatchObject({ text: 'keep me' });
