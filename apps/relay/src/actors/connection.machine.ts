@@ -578,11 +578,12 @@ export const connectionMachine = setup({
               },
             },
             joining: {
-              // A drain gives up a pending join as LeaveRoom does: the client will never hear of
-              // the seat, and the room releases it when it is granted.
-              always: { guard: 'draining', target: 'lobby' },
               after: { admissionTimeout: { target: 'lobby', actions: 'admissionTimedOut' } },
               on: {
+                // A drain gives up a pending join as LeaveRoom does: the client will never hear
+                // of the seat, and the room releases it when it is granted. (Nothing draining
+                // ever gets here: the lobby takes no room requests then.)
+                DRAIN: { target: 'lobby', actions: ['drain', 'markDraining'] },
                 ADMITTED: { target: 'inRoom', actions: 'enterRoom' },
                 ADMISSION_FAILED: { target: 'lobby', actions: 'admissionFailed' },
                 CREATE_ROOM: { actions: 'alreadyInRoom' },
