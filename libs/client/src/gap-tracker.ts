@@ -47,6 +47,7 @@ export class GapTracker<M extends RosterEntry = RosterEntry> {
    */
   joined(member: M): Gap<M> | undefined {
     if (!this.last.has(member.id)) this.last.set(member.id, 0);
+    if (this.leftWhileAway.size === 0) return undefined;
     return this.leftWhileAway.delete(nameKey(member.name)) ? { member } : undefined;
   }
 
@@ -56,21 +57,19 @@ export class GapTracker<M extends RosterEntry = RosterEntry> {
    * nothing about: here before under another id, back under a new one.
    */
   rejoined(before: Iterable<M>, now: Iterable<M>): Gap<M>[] {
-    const present = new Map<string, M>();
-    for (const member of now) present.set(member.id, member);
-    const earlier = new Map<string, M>();
-    for (const member of before) earlier.set(member.id, member);
-    const namesBefore = new Set([...earlier.values()].map((m) => nameKey(m.name)));
-    const namesNow = new Set([...present.values()].map((m) => nameKey(m.name)));
-    for (const member of earlier.values()) {
-      const key = nameKey(member.name);
-      if (!present.has(member.id) && !namesNow.has(key)) this.leftWhileAway.add(key);
+    const keyed = (members: Iterable<M>) =>
+      new Map([...members].map((member) => [member.id, { member, key: nameKey(member.name) }]));
+    const present = keyed(now);
+    const earlier = keyed(before);
+    const namesBefore = new Set([...earlier.values()].map(({ key }) => key));
+    const namesNow = new Set([...present.values()].map(({ key }) => key));
+    for (const [id, { key }] of earlier) {
+      if (!present.has(id) && !namesNow.has(key)) this.leftWhileAway.add(key);
     }
     const gaps: Gap<M>[] = [];
-    for (const member of present.values()) {
-      if (earlier.has(member.id)) continue;
-      const key = nameKey(member.name);
-      if (!this.last.has(member.id)) this.last.set(member.id, 0);
+    for (const [id, { member, key }] of present) {
+      if (earlier.has(id)) continue;
+      if (!this.last.has(id)) this.last.set(id, 0);
       if (namesBefore.has(key) || this.leftWhileAway.delete(key)) gaps.push({ member });
     }
     return gaps;
