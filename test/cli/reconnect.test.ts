@@ -7,9 +7,9 @@
 import { importRoomKey, openMessage, parseShareCode, sealMessage } from '@hush/crypto';
 import { ClientType, ServerType } from '@hush/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { memoryBackends } from '../../apps/relay/src/backends/backends.js';
-import { MemoryBus } from '../../apps/relay/src/fanout/memory.fanout.js';
-import { MemoryPresenceStore } from '../../apps/relay/src/presence/memory.presence.js';
+import { memoryBackends } from '../../apps/relay/src/cluster/backends.js';
+import { MemoryBus } from '../../apps/relay/src/cluster/memory/memory.fanout.js';
+import { MemoryPresenceStore } from '../../apps/relay/src/cluster/memory/memory.presence.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { startTestRelay } from '../support/relay.js';
 import { joinRoom, type TestClient } from '../support/test-client.js';

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unconfirmed } from '../../apps/relay/src/budgets/address-budgets.js';
+import { unconfirmed } from '../../apps/relay/src/core/budgets/address-budgets.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { all, connect, join, metric, scrape, sleep, waitFor } from '../relay/helpers.js';
 import { clusterConfig, eventually } from '../support/cluster.js';

@@ -6,12 +6,12 @@ import type { ServerMessage } from '@hush/protocol';
 import { ClientType, ErrorCode, ServerType } from '@hush/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisBackends } from '../../apps/relay/src/backends/redis.backends.js';
+import { redisBackends } from '../../apps/relay/src/cluster/redis/redis.backends.js';
 import type {
   Envelope,
   EnvelopeListener,
   FanoutPort,
-} from '../../apps/relay/src/fanout/fanout.port.js';
+} from '../../apps/relay/src/cluster/fanout.port.js';
 import { createLogger } from '../../apps/relay/src/logging/logger.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { clusterConfig, eventually } from '../support/cluster.js';

@@ -66,11 +66,11 @@ const queries = dashboard.panels.flatMap((panel) =>
   (panel.targets ?? []).map((target) => ({ panel, ...target })),
 );
 
-/** Metric names the relay's registry declares (apps/relay/src/metrics/relay-metrics.ts). */
+/** Metric names the relay's registry declares (apps/relay/src/core/relay-metrics.ts). */
 const RELAY_METRICS = new Set(
-  [
-    ...read('apps/relay/src/metrics/relay-metrics.ts').matchAll(/\bname:\s*'(hush_[a-z0-9_]+)'/g),
-  ].map((m) => m[1]),
+  [...read('apps/relay/src/core/relay-metrics.ts').matchAll(/\bname:\s*'(hush_[a-z0-9_]+)'/g)].map(
+    (m) => m[1],
+  ),
 );
 
 /** Node process metrics the relay exports through prom-client's default collectors. */

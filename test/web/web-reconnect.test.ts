@@ -13,9 +13,9 @@ import {
 import { ServerType } from '@hush/protocol';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { memoryBackends } from '../../apps/relay/src/backends/backends.js';
-import { MemoryBus } from '../../apps/relay/src/fanout/memory.fanout.js';
-import { MemoryPresenceStore } from '../../apps/relay/src/presence/memory.presence.js';
+import { memoryBackends } from '../../apps/relay/src/cluster/backends.js';
+import { MemoryBus } from '../../apps/relay/src/cluster/memory/memory.fanout.js';
+import { MemoryPresenceStore } from '../../apps/relay/src/cluster/memory/memory.presence.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/ports.js';

@@ -1,9 +1,9 @@
 import type { DynamicModule } from '@nestjs/common';
 import { Module } from '@nestjs/common';
-import { RelayGateway } from './gateway/relay.gateway.js';
-import { HealthController } from './health/health.controller.js';
-import { MetricsController } from './metrics/metrics.controller.js';
-import { RelayCore } from './relay-core.js';
+import { RelayGateway } from './transport/ws/relay.gateway.js';
+import { HealthController } from './http/health.controller.js';
+import { MetricsController } from './http/metrics.controller.js';
+import { RelayCore } from './core/relay-core.js';
 
 /**
  * Nest hosts the relay core: the gateway, the probes, and the metrics endpoint when it is served

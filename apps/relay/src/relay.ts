@@ -4,17 +4,17 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import type { Backends } from './backends/backends.js';
-import type { AddressBudgets } from './budgets/address-budgets.js';
+import type { Backends } from './cluster/backends.js';
+import type { AddressBudgets } from './core/budgets/address-budgets.js';
 import type { RelayConfig } from './config/config.schema.js';
-import { RelayGateway } from './gateway/relay.gateway.js';
-import { RelayWsAdapter } from './gateway/relay-ws.adapter.js';
+import { RelayGateway } from './transport/ws/relay.gateway.js';
+import { RelayWsAdapter } from './transport/ws/relay-ws.adapter.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
-import { startMetricsListener } from './metrics/metrics-listener.js';
-import { createBackends, createBudgets, createReplicaId, RelayCore } from './relay-core.js';
-import type { SelfSignedCertificate } from './tls/self-signed.js';
-import { certificateNames, makeSelfSignedCertificate } from './tls/self-signed.js';
-import { pageConfig, serveWebClient } from './web/web-client.js';
+import { startMetricsListener } from './http/metrics-listener.js';
+import { createBackends, createBudgets, createReplicaId, RelayCore } from './core/relay-core.js';
+import type { SelfSignedCertificate } from './http/self-signed.js';
+import { certificateNames, makeSelfSignedCertificate } from './http/self-signed.js';
+import { pageConfig, serveWebClient } from './http/web-client.js';
 
 export interface RunningRelay {
   readonly core: RelayCore;

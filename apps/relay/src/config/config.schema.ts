@@ -13,7 +13,7 @@ import {
   RATE_LIMITS,
 } from '@hush/protocol';
 import { z } from 'zod';
-import { normalizeOrigin } from '../admission/origins.js';
+import { normalizeOrigin } from '../core/admission/origins.js';
 
 export type { RateLimit };
 
