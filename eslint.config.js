@@ -36,6 +36,40 @@ export default tseslint.config(
     },
   },
   {
+    // The relay's core knows no transport and no framework: the ws adapter (transport/ws/), the
+    // HTTP endpoints (http/) and Nest host it; the cluster adapters are handed to it as ports.
+    files: ['apps/relay/src/core/**/*.ts'],
+    ignores: ['apps/relay/src/core/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:net',
+              importNames: ['Socket', 'Server', 'createServer', 'createConnection', 'connect'],
+              message: 'the core is transport-free: sockets belong to transport/.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['ws', 'node:http', 'node:https', 'node:tls', '@nestjs/*', 'express'],
+              message: 'the core is transport-free and framework-free: see core/transport.ts.',
+            },
+            {
+              group: ['**/transport/**', '**/http/**', '!**/core/transport.js'],
+              message: 'the core does not depend on its hosts.',
+            },
+            {
+              group: ['ioredis', '**/cluster/redis/**', '**/cluster/memory/**'],
+              message: 'the core sees the cluster through its ports (cluster/*.port.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/web/**/*.{ts,tsx}'],
     ...solid,
     languageOptions: { ...solid.languageOptions, globals: { ...globals.browser } },

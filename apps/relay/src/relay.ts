@@ -7,11 +7,14 @@ import { AppModule } from './app.module.js';
 import type { Backends } from './cluster/backends.js';
 import type { AddressBudgets } from './core/budgets/address-budgets.js';
 import type { RelayConfig } from './config/config.schema.js';
+import { AcceptGuard } from './transport/ws/accept-guard.js';
 import { RelayGateway } from './transport/ws/relay.gateway.js';
 import { RelayWsAdapter } from './transport/ws/relay-ws.adapter.js';
-import { createLogger, PinoNestLogger } from './logging/logger.js';
+import { createLogger } from './logging/logger.js';
+import { PinoNestLogger } from './nest-logger.js';
 import { startMetricsListener } from './http/metrics-listener.js';
-import { createBackends, createBudgets, createReplicaId, RelayCore } from './core/relay-core.js';
+import { createBackends, createBudgets } from './cluster/backends.js';
+import { createReplicaId, RelayCore } from './core/relay-core.js';
 import type { SelfSignedCertificate } from './http/self-signed.js';
 import { certificateNames, makeSelfSignedCertificate } from './http/self-signed.js';
 import { pageConfig, serveWebClient } from './http/web-client.js';
@@ -59,16 +62,16 @@ export async function startRelay(
     ...(httpsOptions === undefined ? {} : { httpsOptions }),
   });
   const gateway = app.get(RelayGateway);
-  app.useWebSocketAdapter(
-    new RelayWsAdapter(app, core, (socket, frame) => gateway.onFrame(socket, frame)),
-  );
+  const guard = new AcceptGuard(core.admission, config.server.headerTimeoutMs);
+  gateway.useGuard(guard);
+  app.useWebSocketAdapter(new RelayWsAdapter(app, config, logger, gateway));
   // A certificate nobody vouches for is no ground for pinning HTTPS in browsers (HSTS).
   const webRoot = serveWebClient(app, {
     webRoot: config.server.webRoot,
     hsts: tls !== undefined,
     page: pageConfig(config),
   });
-  core.admission.attach(app.getHttpServer());
+  guard.attach(app.getHttpServer());
   await app.listen(config.server.port, config.server.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' ? 'localhost' : config.server.host;

@@ -2,7 +2,6 @@ import { nanoid } from 'nanoid';
 import { ConnectionAdmission } from './admission/connection-admission.js';
 import type { Backends } from '../cluster/backends.js';
 import { AddressBudgets } from './budgets/address-budgets.js';
-import { memoryBackends } from '../cluster/backends.js';
 import type { AddressPolicy } from './budgets/address-budgets.js';
 import type { RelayConfig } from '../config/config.schema.js';
 import { SessionRegistry } from './connection/session-registry.js';
@@ -145,42 +144,6 @@ export function addressPolicy(config: RelayConfig): AddressPolicy {
     lockout: config.lockout,
     maxConnections: config.limits.maxConnectionsPerIp,
   };
-}
-
-/**
- * Address budgets for a replica: local only without Redis; with Redis, reconciled with the other
- * replicas through their own connection.
- */
-export async function createBudgets(
-  config: RelayConfig,
-  replicaId: string,
-  logger: Logger,
-): Promise<AddressBudgets> {
-  const budgets = new AddressBudgets(addressPolicy(config));
-  const { url } = config.redis;
-  if (url === undefined) return budgets;
-  const { connect } = await import('../cluster/redis/redis.backends.js');
-  const { RedisBudgetSync } = await import('../cluster/redis/redis.address-budgets.js');
-  const client = connect(url, config.redis, `hush-${replicaId}-budgets`, false);
-  client.on('error', () => undefined); // the sync reports its own failures, throttled
-  new RedisBudgetSync(budgets, client, {
-    prefix: config.redis.keyPrefix,
-    replicaId,
-    logger: logger.child({ component: 'budgets' }),
-    release: () => client.disconnect(),
-  });
-  return budgets;
-}
-
-/** The backends the configuration asks for: in-memory without a Redis URL. */
-export async function createBackends(
-  config: RelayConfig,
-  replicaId: string,
-  logger: Logger,
-): Promise<Backends> {
-  if (config.redis.url === undefined) return memoryBackends(replicaId);
-  const { redisBackends } = await import('../cluster/redis/redis.backends.js');
-  return redisBackends(config.redis, replicaId, logger);
 }
 
 function sleep(ms: number): Promise<void> {

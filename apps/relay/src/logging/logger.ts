@@ -1,4 +1,3 @@
-import type { LoggerService } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger, LevelWithSilent } from 'pino';
 import { pino } from 'pino';
@@ -18,25 +17,4 @@ const pseudonymKey = randomBytes(32);
  */
 export function roomTag(roomId: string): string {
   return createHmac('sha256', pseudonymKey).update(roomId).digest('base64url').slice(0, 10);
-}
-
-/** Routes Nest's own log lines into the relay's pino logger. */
-export class PinoNestLogger implements LoggerService {
-  constructor(private readonly logger: Logger) {}
-
-  log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
-  }
-  error(message: unknown, trace?: string, context?: string): void {
-    this.logger.error({ context, trace }, String(message));
-  }
-  warn(message: unknown, context?: string): void {
-    this.logger.warn({ context }, String(message));
-  }
-  debug(message: unknown, context?: string): void {
-    this.logger.debug({ context }, String(message));
-  }
-  verbose(message: unknown, context?: string): void {
-    this.logger.trace({ context }, String(message));
-  }
 }

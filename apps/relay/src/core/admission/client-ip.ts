@@ -20,12 +20,12 @@ export class ClientIpResolver {
   }
 
   resolve(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
-    const direct = normalize(peer ?? 'unknown');
+    const direct = normalizeAddress(peer ?? 'unknown');
     if (!this.any || !this.isTrusted(direct)) return direct;
     const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '');
     const hops = header
       .split(',')
-      .map((hop) => normalize(hop.trim()))
+      .map((hop) => normalizeAddress(hop.trim()))
       .filter((hop) => isIP(hop) !== 0);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i] as string;
@@ -36,7 +36,7 @@ export class ClientIpResolver {
 
   /** Whether `address` is one of the trusted proxies. */
   isTrustedProxy(address: string): boolean {
-    return this.any && this.isTrusted(normalize(address));
+    return this.any && this.isTrusted(normalizeAddress(address));
   }
 
   private isTrusted(address: string): boolean {
@@ -46,6 +46,6 @@ export class ClientIpResolver {
 }
 
 /** IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as their IPv4 address. */
-function normalize(address: string): string {
+export function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }

@@ -1,38 +1,47 @@
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import { ClientType, decodeServerMessage, encode, ServerType } from '@hush/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { WebSocket } from 'ws';
 import { memoryBackends } from '../../cluster/backends.js';
 import { loadConfig } from '../../config/load-config.js';
 import { createLogger } from '../../logging/logger.js';
 import { RelayCore } from '../relay-core.js';
+import type { Transport, TransportEvents } from '../transport.js';
+import { addressKey } from '../budgets/address-key.js';
+import { CloseCode } from './connection.machine.js';
 import { DRAIN_STEPS } from './session-registry.js';
 
 const HEARTBEAT = { pingIntervalMs: 1000, pongTimeoutMs: 3000 };
 
-/** The part of a `ws` socket the registry uses: events, state, pings and termination. */
-class FakeSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
+/** A transport in memory: what the core wrote to it, and its client's side of the events. */
+class FakeTransport implements Transport {
+  open = true;
   pings = 0;
   terminated = 0;
+  unread = 0;
+  readonly sent: Uint8Array[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  events: TransportEvents | undefined;
+
+  send(frame: Uint8Array): void {
+    this.sent.push(frame);
+  }
   ping(): void {
     this.pings++;
   }
-  send(): void {}
-  close(): void {
+  backlog(): number {
+    return this.unread;
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
     this.terminate();
   }
   terminate(): void {
     this.terminated++;
-    if (this.readyState === this.OPEN) {
-      this.readyState = 3;
-      this.emit('close');
+    if (this.open) {
+      this.open = false;
+      this.events?.closed();
     }
   }
 }
-
-const raw = { writableLength: 0, cork: () => undefined, uncork: () => undefined };
 
 describe('session registry: liveness', () => {
   let core: RelayCore;
@@ -47,10 +56,10 @@ describe('session registry: liveness', () => {
     vi.useRealTimers();
   });
 
-  function open(): FakeSocket {
-    const socket = new FakeSocket();
-    core.sessions.open(socket as unknown as WebSocket, '192.0.2.1', raw as unknown as Socket, true);
-    return socket;
+  function open(): FakeTransport {
+    const transport = new FakeTransport();
+    transport.events = core.sessions.open(transport, { address: '192.0.2.1', counted: true });
+    return transport;
   }
 
   it('runs one sweep timer while connections are open, and none once the last one closed', () => {
@@ -77,7 +86,7 @@ describe('session registry: liveness', () => {
     for (let t = 0; t < 2 * HEARTBEAT.pongTimeoutMs; t += 50) {
       const before = answering.pings;
       vi.advanceTimersByTime(50);
-      if (answering.pings > before) answering.emit('pong');
+      if (answering.pings > before) answering.events?.pong();
     }
     expect(mute.pings).toBeGreaterThanOrEqual(2);
     expect(mute.terminated).toBe(1);
@@ -101,16 +110,11 @@ describe('session registry: drain', () => {
 
   it('keeps its closes within the span when the event loop runs a timer late', async () => {
     const sockets = Array.from({ length: 200 }, () => {
-      const socket = new FakeSocket();
-      core.sessions.open(
-        socket as unknown as WebSocket,
-        '192.0.2.1',
-        raw as unknown as Socket,
-        true,
-      );
-      return socket;
+      const transport = new FakeTransport();
+      transport.events = core.sessions.open(transport, { address: '192.0.2.1', counted: true });
+      return transport;
     });
-    const closed = () => sockets.filter((socket) => socket.readyState !== socket.OPEN).length;
+    const closed = () => sockets.filter((transport) => !transport.open).length;
     const windowMs = 2_000;
     const drained = core.sessions.drain(windowMs, () => 0.5);
     // The first batch goes at once; then the loop is busy for the whole close span.
@@ -120,5 +124,108 @@ describe('session registry: drain', () => {
     expect(closed()).toBe(200);
     await vi.advanceTimersByTimeAsync(windowMs);
     await drained;
+  });
+});
+
+describe('session registry: a connection over a fake transport', () => {
+  let core: RelayCore;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const config = loadConfig({
+      env: {},
+      argv: [],
+      overrides: {
+        heartbeat: HEARTBEAT,
+        limits: { maxConnectionsPerIp: 1, maxBufferedBytes: 128 * 1024 },
+      },
+    });
+    core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
+  });
+  afterEach(async () => {
+    await core.close();
+    vi.useRealTimers();
+  });
+
+  function open(counted = true): FakeTransport {
+    const transport = new FakeTransport();
+    transport.events = core.sessions.open(transport, { address: '192.0.2.7', counted });
+    return transport;
+  }
+
+  const hello = encode({ type: ClientType.Hello, data: { version: 1, features: ['notices'] } });
+
+  it('decodes frames for its actor and writes the answers to its transport', () => {
+    const transport = open();
+    transport.events?.frame(hello);
+    expect(transport.sent.map((frame) => decodeServerMessage(frame))).toEqual([
+      { ok: true, value: expect.objectContaining({ type: ServerType.Welcome }) },
+    ]);
+  });
+
+  it('counts connections until their transport closes', () => {
+    const first = open();
+    const second = open();
+    expect(core.sessions.size).toBe(2);
+    first.terminate();
+    expect(core.sessions.size).toBe(1);
+    second.terminate();
+    expect(core.sessions.size).toBe(0);
+  });
+
+  it('counts a connection not counted at accept against its address, until it closes', () => {
+    const transport = open(false);
+    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(false);
+    transport.terminate();
+    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+  });
+
+  it('leaves the address budget to the accept side for a connection counted there', () => {
+    const transport = open(true);
+    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+    transport.terminate();
+    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+  });
+
+  it('closes a client that leaves more than the buffer limit unread, and ignores it after', () => {
+    const transport = open();
+    transport.unread = 128 * 1024 + 1;
+    transport.open = true;
+    transport.events?.frame(hello);
+    expect(transport.closedWith?.code).toBe(CloseCode.SlowConsumer);
+    expect(transport.sent).toEqual([]);
+    // What the client still sends, and a late pong, reach no actor and write nothing.
+    transport.open = true;
+    transport.unread = 0;
+    transport.events?.frame(hello);
+    transport.events?.pong();
+    expect(transport.sent).toEqual([]);
+  });
+
+  it('writes nothing to a transport that is no longer open', () => {
+    const transport = open();
+    transport.open = false;
+    transport.events?.frame(hello);
+    expect(transport.sent).toEqual([]);
+  });
+
+  it('drains every connection with a going-away close', async () => {
+    const transports = [open(), open(), open()];
+    const drained = core.sessions.drain(1_000, () => 0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await drained;
+    expect(transports.map((t) => t.closedWith?.code)).toEqual([
+      CloseCode.GoingAway,
+      CloseCode.GoingAway,
+      CloseCode.GoingAway,
+    ]);
+    expect(core.sessions.size).toBe(0);
+  });
+
+  it('terminates whatever is still open', () => {
+    const transports = [open(), open()];
+    core.sessions.terminateAll();
+    expect(transports.map((t) => t.terminated)).toEqual([1, 1]);
+    expect(core.sessions.size).toBe(0);
   });
 });

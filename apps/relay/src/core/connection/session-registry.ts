@@ -1,7 +1,5 @@
 import type { ServerLimits, ServerMessage } from '@hush/protocol';
 import { encode, ErrorCode } from '@hush/protocol';
-import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
 import type {
@@ -12,7 +10,9 @@ import type {
   RoomRequest,
 } from './connection.machine.js';
 import { CloseCode, connectionMachine, LOCKED_OUT_MESSAGE } from './connection.machine.js';
+import { frameEvent } from './frame-event.js';
 import { LivenessSweep } from './liveness.sweep.js';
+import type { Admitted, Transport, TransportEvents } from '../transport.js';
 import type { RelayedMessage } from '../room/room.machine.js';
 import type { RelayConfig } from '../../config/config.schema.js';
 import type { Logger } from '../../logging/logger.js';
@@ -43,30 +43,29 @@ export interface SessionDeps {
 interface Shared extends SessionDeps {
   rate: Readonly<Record<RateKind, RateLimit>>;
   serverLimits: ServerLimits;
-  /**
-   * Holds a socket's writes until the end of this event-loop turn (see WriteCoalescer) and
-   * returns the bytes it still had unsent before this turn.
-   */
-  coalesce(raw: Socket): number;
 }
 
 /**
- * The effects of one connection: writes to its socket, its address's lockout, its room requests.
- * One object per socket with its methods on the prototype, so an idle connection costs a few
- * fields rather than a closure per effect.
+ * One connection: the effects its actor asks for (writes to its transport, its address's lockout,
+ * its room requests) and what its transport reports. One object per connection with its methods
+ * on the prototype, so an idle connection costs a few fields rather than a closure per effect.
  */
-class SocketSession implements ConnectionIo {
+class Session implements ConnectionIo, TransportEvents {
   readonly admissionTimeoutMs = ADMISSION_TIMEOUT_MS;
-  actor: ConnectionActor | undefined;
-  private closing = false;
+  readonly actor: ConnectionActor;
 
   constructor(
+    private readonly registry: SessionRegistry,
     private readonly shared: Shared,
-    private readonly socket: WebSocket,
-    private readonly raw: Socket,
+    readonly transport: Transport,
     private readonly budgetKey: string,
+    /** Whether this connection counts against its address's budget here (not at accept). */
+    private readonly countedHere: boolean,
     private readonly id: string,
-  ) {}
+  ) {
+    this.actor = createActor(connectionMachine, { input: { io: this } });
+    this.actor.subscribe({ error: (error) => this.failed(error) });
+  }
 
   get rate(): Readonly<Record<RateKind, RateLimit>> {
     return this.shared.rate;
@@ -81,6 +80,28 @@ class SocketSession implements ConnectionIo {
     return this.shared.metrics;
   }
 
+  // What the transport reports. A slow consumer's actor ends before its transport closes: what
+  // the client still sends, and a late pong, go nowhere.
+
+  frame(data: Uint8Array | string): void {
+    if (!this.active()) return;
+    const event = frameEvent(data, this.shared.config.limits);
+    if (event !== undefined) this.actor.send(event);
+  }
+
+  pong(): void {
+    if (this.active()) this.actor.send({ type: 'PONG' });
+  }
+
+  closed(): void {
+    this.registry.remove(this);
+    if (this.countedHere) this.shared.budgets.connectionClosed(this.budgetKey);
+    this.shared.metrics.connectionClosed();
+    if (this.active()) this.actor.send({ type: 'SOCKET_CLOSED' });
+  }
+
+  // What the actor asks for.
+
   now(): number {
     return Date.now();
   }
@@ -90,34 +111,31 @@ class SocketSession implements ConnectionIo {
   }
 
   deliver(frame: Uint8Array): void {
-    const { socket } = this;
-    if (this.closing || socket.readyState !== socket.OPEN) return;
-    // What is held back this turn is not the client's fault; what it left unread before is.
-    const backlog = this.shared.coalesce(this.raw);
+    const { transport } = this;
+    if (!transport.open) return;
+    const backlog = transport.backlog();
     if (backlog > this.shared.config.limits.maxBufferedBytes) {
-      this.closing = true;
       this.shared.metrics.slowConsumer();
       this.log().info({ backlog }, 'closing slow consumer');
-      socket.close(CloseCode.SlowConsumer, 'client does not read fast enough');
+      transport.close(CloseCode.SlowConsumer, 'client does not read fast enough');
       // The closing handshake waits behind everything unread; the room need not wait for it.
-      this.actor?.send({ type: 'SLOW_CONSUMER' });
+      this.actor.send({ type: 'SLOW_CONSUMER' });
       return;
     }
-    socket.send(frame);
+    transport.send(frame);
   }
 
   ping(): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+    if (this.transport.open) this.transport.ping();
   }
 
   close(code: number, reason: string): void {
-    this.closing = true;
-    this.socket.close(code, reason);
+    this.transport.close(code, reason);
   }
 
   terminate(): void {
     this.log().info('terminating unresponsive connection');
-    this.socket.terminate();
+    this.transport.terminate();
   }
 
   lockedOut(): boolean {
@@ -162,57 +180,34 @@ class SocketSession implements ConnectionIo {
     this.shared.directory.leave(roomId, memberId);
   }
 
+  private active(): boolean {
+    return this.actor.getSnapshot().status === 'active';
+  }
+
+  private failed(error: unknown): void {
+    this.log().error({ err: error }, 'connection actor failed; closing its connection');
+    this.transport.terminate();
+  }
+
   /** A logger for this connection, made only when there is something to log. */
-  log(): Logger {
+  private log(): Logger {
     return this.shared.logger.child({ conn: this.id });
   }
 }
 
 /**
- * Holds each socket's writes from the first one in an event-loop turn until the turn ends, so the
- * frames a socket receives in one turn (a room's fan-out often sends several) leave in one
- * syscall instead of one each.
- */
-class WriteCoalescer {
-  /** Corked sockets → bytes they had unsent when corked. */
-  private readonly corked = new Map<Socket, number>();
-  private scheduled = false;
-
-  /** Corks `raw` for the rest of this turn; returns its unsent bytes from before the turn. */
-  add(raw: Socket): number {
-    const backlog = this.corked.get(raw);
-    if (backlog !== undefined) return backlog;
-    const pending = raw.writableLength;
-    raw.cork();
-    this.corked.set(raw, pending);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-    return pending;
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    for (const raw of this.corked.keys()) raw.uncork();
-    this.corked.clear();
-  }
-}
-
-/**
- * One connection actor per open socket. Per-connection state lives in the actor and its session
- * object, found through a map keyed by the socket, never on the socket object itself. One
+ * One connection actor per open connection, whatever its transport. Per-connection state lives in
+ * the actor and its session object; the transport holds only what it needs to carry frames. One
  * liveness sweep pings and times out all of them; it runs while any connection is open.
  */
 export class SessionRegistry {
-  private readonly sessions = new Map<WebSocket, ConnectionActor>();
+  private readonly sessions = new Set<Session>();
   private readonly shared: Shared;
   private readonly liveness: LivenessSweep;
   private counter = 0;
 
   constructor(deps: SessionDeps) {
     const { limits } = deps.config;
-    const coalescer = new WriteCoalescer();
     this.shared = {
       ...deps,
       rate: {
@@ -230,54 +225,37 @@ export class SessionRegistry {
         pingIntervalMs: deps.config.heartbeat.pingIntervalMs,
         pongTimeoutMs: deps.config.heartbeat.pongTimeoutMs,
       },
-      coalesce: (raw) => coalescer.add(raw),
     };
-    this.liveness = new LivenessSweep(deps.config.heartbeat, () => this.sessions.values());
+    this.liveness = new LivenessSweep(deps.config.heartbeat, () => this.actors());
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
-  get(socket: WebSocket): ConnectionActor | undefined {
-    return this.sessions.get(socket);
+  /**
+   * Starts the connection actor for a freshly admitted connection and returns where its transport
+   * reports frames, pongs and the close. A connection that did not count against its address's
+   * connection budget at accept (a client behind a trusted proxy, known by its forwarded address
+   * only now) is counted here.
+   */
+  open(transport: Transport, admitted: Admitted): TransportEvents {
+    const { budgets, metrics } = this.shared;
+    const key = addressKey(admitted.address);
+    const id = (++this.counter).toString(36);
+    const session = new Session(this, this.shared, transport, key, !admitted.counted, id);
+    this.sessions.add(session);
+    if (!admitted.counted) budgets.connectionOpened(key);
+    metrics.connectionOpened();
+    session.actor.start();
+    this.liveness.start();
+    return session;
   }
 
-  /**
-   * Starts the connection actor for a freshly accepted socket; `raw` is the TCP socket under it
-   * (the upgrade request's socket). `counted` says whether the connection already counts against
-   * its address's connection budget (it was counted when the TCP connection was accepted); if not
-   * (a client behind a trusted proxy, known by its forwarded address only now), it is counted here.
-   */
-  open(socket: WebSocket, address: string, raw: Socket, counted: boolean): ConnectionActor {
-    const { budgets, metrics } = this.shared;
-    const key = addressKey(address);
-    const session = new SocketSession(this.shared, socket, raw, key, (++this.counter).toString(36));
-    const actor = createActor(connectionMachine, { input: { io: session } });
-    session.actor = actor;
-    actor.subscribe({
-      error: (error) => {
-        session.log().error({ err: error }, 'connection actor failed; closing its socket');
-        socket.terminate();
-      },
-    });
-    this.sessions.set(socket, actor);
-    if (!counted) budgets.connectionOpened(key);
-    metrics.connectionOpened();
-    // A pong can still arrive after the actor ended (a slow consumer's close is under way).
-    socket.on('pong', () => {
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'PONG' });
-    });
-    socket.once('close', () => {
-      this.sessions.delete(socket);
-      if (this.sessions.size === 0) this.liveness.stop();
-      if (!counted) budgets.connectionClosed(key);
-      metrics.connectionClosed();
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'SOCKET_CLOSED' });
-    });
-    actor.start();
-    this.liveness.start();
-    return actor;
+  /** Called by a session whose transport closed. */
+  remove(session: Session): void {
+    this.sessions.delete(session);
+    if (this.sessions.size === 0) this.liveness.stop();
   }
 
   /**
@@ -287,7 +265,7 @@ export class SessionRegistry {
    * after its own random delay within the second half. Resolves once every close was asked for.
    */
   async drain(windowMs: number, random: () => number = Math.random): Promise<void> {
-    const actors = [...this.sessions.values()];
+    const actors = [...this.actors()];
     const closeSpan = windowMs / 2;
     const steps = Math.max(1, Math.min(DRAIN_STEPS, actors.length));
     const batch = Math.ceil(actors.length / steps);
@@ -304,7 +282,7 @@ export class SessionRegistry {
     }
   }
 
-  /** Resolves once every socket has closed, or after `timeoutMs`; returns how many remain. */
+  /** Resolves once every connection has closed, or after `timeoutMs`; returns how many remain. */
   async waitUntilEmpty(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (this.sessions.size > 0 && Date.now() < deadline) {
@@ -315,11 +293,15 @@ export class SessionRegistry {
 
   /** Drops whatever is still open. */
   terminateAll(): void {
-    for (const socket of this.sessions.keys()) socket.terminate();
+    for (const session of this.sessions) session.transport.terminate();
   }
 
-  /** Stops the liveness sweep; the sockets still open are left to their owner. */
+  /** Stops the liveness sweep; the connections still open are left to their transport. */
   close(): void {
     this.liveness.stop();
+  }
+
+  private *actors(): Generator<ConnectionActor> {
+    for (const session of this.sessions) yield session.actor;
   }
 }

@@ -1,30 +1,30 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { RelayConfig } from '../../config/config.schema.js';
+import type { Logger } from '../../logging/logger.js';
 import { describeFault, ThrottledLog } from '../../logging/throttled-log.js';
-import type { RelayCore } from '../../core/relay-core.js';
-
-/** Receives every frame of every socket: binary frames as bytes, text frames as a string. */
-export type FrameHandler = (socket: WebSocket, frame: Uint8Array | string) => void;
+import type { RelayGateway } from './relay.gateway.js';
 
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
 
 /**
- * Nest's ws adapter, configured for the relay: every frame goes to one handler undecoded (binary
- * as bytes, text as a string), the frame size limit closes oversized frames with 1009, and each
- * upgrade is decided by the core's connection admission (origin, drain, ceilings, address caps).
+ * Nest's ws adapter, configured for the relay: the frame size limit closes oversized frames with
+ * 1009, each upgrade is decided by the gateway (which asks the core), and the gateway binds each
+ * socket's frames itself.
  */
 export class RelayWsAdapter extends WsAdapter {
   private readonly socketErrors: ThrottledLog;
 
   constructor(
     app: INestApplicationContext,
-    private readonly core: RelayCore,
-    private readonly onFrame: FrameHandler,
+    private readonly config: RelayConfig,
+    logger: Logger,
+    private readonly gateway: RelayGateway,
   ) {
     super(app);
-    this.socketErrors = new ThrottledLog(core.logger.child({ component: 'ws' }));
+    this.socketErrors = new ThrottledLog(logger.child({ component: 'ws' }));
   }
 
   /**
@@ -56,34 +56,21 @@ export class RelayWsAdapter extends WsAdapter {
 
   /**
    * Nest's default runs each frame through an rxjs pipeline and an async interceptor chain, which
-   * cost more than relaying it and hold several objects per socket; the relay's one frame handler
-   * needs neither.
+   * cost more than relaying it and hold several objects per socket; the gateway binds each
+   * socket's frames to its connection directly instead.
    */
-  override bindMessageHandlers(client: WebSocket): void {
-    client.on('message', (data: RawData, isBinary: boolean) =>
-      this.onFrame(client, isBinary ? toBytes(data) : data.toString()),
-    );
-  }
+  override bindMessageHandlers(): void {}
 
   override create(port: number, options: Record<string, unknown> = {}) {
     return super.create(port, {
       ...options,
-      maxPayload: this.core.config.limits.maxFrameBytes,
+      maxPayload: this.config.limits.maxFrameBytes,
       perMessageDeflate: false,
-      verifyClient: (info: { origin?: string; req: IncomingMessage }, done: VerifyCallback) =>
-        this.verify(info, done),
+      verifyClient: (info: { origin?: string; req: IncomingMessage }, done: VerifyCallback) => {
+        const decision = this.gateway.verify(info.req, info.origin);
+        if (decision.ok) done(true);
+        else done(false, decision.status, decision.message);
+      },
     });
   }
-
-  private verify(info: { origin?: string; req: IncomingMessage }, done: VerifyCallback): void {
-    const decision = this.core.admission.upgrade(info.req, info.origin);
-    if (decision.ok) done(true);
-    else done(false, decision.status, decision.message);
-  }
-}
-
-/** ws hands binary frames over as a Buffer (the default binaryType); fragments as a list. */
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

@@ -1,7 +1,7 @@
 import type { ClientMessage } from '@hush/protocol';
 import { ClientType, ErrorCode, encode } from '@hush/protocol';
 import { describe, expect, it } from 'vitest';
-import { frameEvent } from './relay.gateway.js';
+import { frameEvent } from './frame-event.js';
 
 const MAX = 1024;
 const LIMITS = { maxFrameBytes: MAX, nameMaxCodePoints: 5, maxExpirySeconds: 60 };
