@@ -15,7 +15,7 @@ const LOADGEN = fileURLToPath(new URL('../loadgen/main.js', import.meta.url));
 const DECODE = fileURLToPath(new URL('../decode/main.js', import.meta.url));
 const HOSTILE_FRAMES = join(REPO_ROOT, 'libs/protocol/dist/hostile-frames.js');
 const RELAY_MAIN = join(REPO_ROOT, 'apps/relay/dist/main.js');
-const RELAY_REDIS_BACKEND = join(REPO_ROOT, 'apps/relay/dist/backends/redis.backends.js');
+const RELAY_REDIS_BACKEND = join(REPO_ROOT, 'apps/relay/dist/cluster/redis/redis.backends.js');
 const RELAY_CONFIG = join(REPO_ROOT, 'apps/relay/dist/config/load-config.js');
 
 /**
@@ -26,7 +26,7 @@ export function unavailable(target) {
   if (target.system !== 'hush') return undefined;
   if (!existsSync(RELAY_MAIN)) return 'apps/relay is not built (npm run build)';
   if (target.replicas > 1 && !existsSync(RELAY_REDIS_BACKEND)) {
-    return 'the relay has no Redis backend yet (apps/relay/dist/backends/redis.backends.js)';
+    return 'the relay has no Redis backend yet (apps/relay/dist/cluster/redis/redis.backends.js)';
   }
   return undefined;
 }
