@@ -21,6 +21,7 @@ import {
   ASSERT_ROOM,
   CREATE_ROOM,
   EXPIRED_REPLICAS,
+  EXPIRED_ROOM_MEMORY_MS,
   JOIN_ROOM,
   REGISTER_REPLICA,
   REMOVE_MEMBERS,
@@ -532,11 +533,7 @@ export class RedisPresence implements PresencePort {
     }
     let evicted = 0;
     for (const [roomId, memberIds] of rooms) {
-      const removed = await runScript(commands, REMOVE_MEMBERS, this.keys.room(roomId), [
-        incarnation,
-        ...memberIds,
-      ]);
-      const ids = Array.isArray(removed) ? removed.map(String) : [];
+      const ids = await this.removeFromRoom(roomId, incarnation, memberIds);
       evicted += ids.length;
       if (ids.length > 0) this.notify({ roomId, memberIds: ids });
     }
@@ -573,10 +570,7 @@ export class RedisPresence implements PresencePort {
     await this.flushPendingLeaves();
     await Promise.all(
       [...this.hosted].map(([roomId, room]) =>
-        runScript(commands, REMOVE_MEMBERS, this.keys.room(roomId), [
-          owner,
-          ...room.members.keys(),
-        ]),
+        this.removeFromRoom(roomId, owner, [...room.members.keys()]),
       ),
     );
     await commands.del(this.keys.replicaMembers(owner), this.keys.replicaLease(owner));
@@ -628,9 +622,22 @@ export class RedisPresence implements PresencePort {
   }
 
   private async removeMembers(roomId: string, memberIds: string[]): Promise<void> {
-    const commands = this.link.commands;
-    await runScript(commands, REMOVE_MEMBERS, this.keys.room(roomId), ['', ...memberIds]);
-    await commands.hdel(this.keys.replicaMembers(this.incarnation), ...memberIds);
+    await this.removeFromRoom(roomId, '', memberIds);
+    await this.link.commands.hdel(this.keys.replicaMembers(this.incarnation), ...memberIds);
+  }
+
+  /** Removes members owned by `owner` ("" = any) from a room; resolves with the ids removed. */
+  private async removeFromRoom(
+    roomId: string,
+    owner: string,
+    memberIds: readonly string[],
+  ): Promise<string[]> {
+    const removed = await runScript(this.link.commands, REMOVE_MEMBERS, this.keys.room(roomId), [
+      owner,
+      EXPIRED_ROOM_MEMORY_MS,
+      ...memberIds,
+    ]);
+    return Array.isArray(removed) ? removed.map(String) : [];
   }
 
   private pendLeave(roomId: string, memberIds: string[]): void {
