@@ -23,6 +23,7 @@ COPY libs/client/package.json libs/client/
 COPY apps/relay/package.json apps/relay/
 COPY apps/web/package.json apps/web/
 COPY apps/cli/package.json apps/cli/
+COPY bench/package.json bench/
 # No install scripts: the only production one (msgpackr-extract) would compile a fallback that
 # its prebuilt optional package already provides.
 RUN npm ci --omit=dev --workspace @hush/relay --ignore-scripts --no-audit --no-fund
@@ -37,6 +38,7 @@ COPY libs/client/package.json libs/client/
 COPY apps/relay/package.json apps/relay/
 COPY apps/web/package.json apps/web/
 COPY apps/cli/package.json apps/cli/
+COPY bench/package.json bench/
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The web client's dist may not exist (a build without it serves no page at /); the runtime

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import swc from 'unplugin-swc';
 import solid from 'vite-plugin-solid';
 import { defineConfig } from 'vitest/config';
 
@@ -14,15 +13,6 @@ const alias = {
   '@hush/client': source('./libs/client/src/index.ts'),
 };
 
-/** Nest's dependency injection needs decorator metadata, which esbuild drops; SWC keeps it. */
-const decorators = swc.vite({
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
-  },
-});
-
 export default defineConfig({
   test: {
     projects: [
@@ -30,8 +20,10 @@ export default defineConfig({
         resolve: { alias },
         test: { name: 'libs', include: ['libs/*/src/**/*.spec.ts'], environment: 'node' },
       },
+      // Vite's esbuild transform compiles the relay's decorators (experimentalDecorators in
+      // apps/relay/tsconfig.json) but emits no `design:paramtypes`: Nest resolves every
+      // constructor parameter from its explicit @Inject token instead.
       {
-        plugins: [decorators],
         resolve: { alias },
         test: {
           name: 'apps',
@@ -49,7 +41,6 @@ export default defineConfig({
         },
       },
       {
-        plugins: [decorators],
         resolve: { alias },
         test: {
           name: 'integration',

@@ -71,7 +71,7 @@ if ldd "${binaries[@]}" | grep -q 'not found'; then
 fi
 mapfile -t libraries < <(ldd "${binaries[@]}" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u)
 [[ "${#libraries[@]}" -gt 0 ]] || die "ldd listed no libraries for $node_real"
-# Native addons in node_modules (rollup's, swc's, msgpackr's) link against more of glibc than
+# Native addons in node_modules (rollup's, esbuild's, msgpackr's) link against more of glibc than
 # node does: take the rest of glibc's runtime libraries from libc's own directory, as a distro
 # base image would have them.
 libc_dir="$(dirname "$(printf '%s\n' "${libraries[@]}" | grep -m1 '/libc\.so\.')")"
