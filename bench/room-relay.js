@@ -72,9 +72,9 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
  */
 async function actorRoom() {
   const resolved = Promise.resolve();
-  /** @type {import('../apps/relay/dist/presence/presence.port.js').Member[]} */
+  /** @type {import('@hush/protocol').Member[]} */
   const seated = [];
-  /** @param {import('../apps/relay/dist/presence/presence.port.js').Member} member */
+  /** @param {import('@hush/protocol').Member} member */
   const admit = async (member) => {
     seated.push(member);
     return {
