@@ -7,11 +7,7 @@ import { ClientType, ErrorCode, ServerType } from '@hush/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisBackends } from '../../apps/relay/src/cluster/redis/redis.backends.js';
-import type {
-  Envelope,
-  EnvelopeListener,
-  FanoutPort,
-} from '../../apps/relay/src/cluster/fanout.port.js';
+import type { FanoutPort } from '../../apps/relay/src/cluster/fanout.port.js';
 import { createLogger } from '../../apps/relay/src/logging/logger.js';
 import type { RunningRelay } from '../../apps/relay/src/relay.js';
 import { clusterConfig, eventually } from '../support/cluster.js';
@@ -85,24 +81,17 @@ async function tryJoin(relay: RunningRelay, roomId: string, name: string): Promi
     : { ok: true, client };
 }
 
-/** Wraps a fan-out port so that every envelope handed to a room actor is noted by room id. */
+/** Wraps a fan-out port so that every envelope handed to the replica is noted by room id. */
 function recording(fanout: FanoutPort): FanoutPort {
-  const wrapped = new WeakMap<EnvelopeListener, EnvelopeListener>();
-  const wrap = (roomId: string, listener: EnvelopeListener) => {
-    let wrapper = wrapped.get(listener);
-    if (wrapper === undefined) {
-      wrapper = (envelope: Envelope) => {
-        delivered.push(roomId);
-        listener(envelope);
-      };
-      wrapped.set(listener, wrapper);
-    }
-    return wrapper;
-  };
   return {
     replicaId: fanout.replicaId,
-    subscribe: (roomId, listener) => fanout.subscribe(roomId, wrap(roomId, listener)),
-    unsubscribe: (roomId, listener) => fanout.unsubscribe(roomId, wrap(roomId, listener)),
+    onEnvelope: (handler) =>
+      fanout.onEnvelope((roomId, envelope) => {
+        delivered.push(roomId);
+        handler(roomId, envelope);
+      }),
+    subscribe: (roomId) => fanout.subscribe(roomId),
+    unsubscribe: (roomId) => fanout.unsubscribe(roomId),
     publish: (roomId, envelope) => fanout.publish(roomId, envelope),
     health: () => fanout.health(),
     close: () => fanout.close(),

@@ -20,6 +20,22 @@ export const ClientType = {
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
+/**
+ * Client messages a room member sends for the others: the relay forwards each to the rest of the
+ * room (a file ack to the transfer's sender) and has no other use for it.
+ */
+export const RELAYED_TYPES = [
+  ClientType.SendMessage,
+  ClientType.Typing,
+  ClientType.SendReaction,
+  ClientType.SendFileMeta,
+  ClientType.SendFileChunk,
+  ClientType.SendFileComplete,
+  ClientType.SendFileCancel,
+  ClientType.SendFileAck,
+] as const;
+export type RelayedType = (typeof RELAYED_TYPES)[number];
+
 export const ServerType = {
   RoomCreated: 0x10,
   RoomJoined: 0x11,

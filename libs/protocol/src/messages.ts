@@ -1,5 +1,6 @@
 import type { ErrorCode } from './error-codes.js';
-import type { ClientType, Feature, ServerType } from './message-types.js';
+import type { ClientType, Feature, RelayedType, ServerType } from './message-types.js';
+import { RELAYED_TYPES } from './message-types.js';
 import type { RateKind, RateLimit } from './limits.js';
 
 /**
@@ -160,6 +161,16 @@ export type ClientMessage =
   | SendFileCancel
   | SendFileAck
   | Hello;
+
+/** The client messages of {@link RELAYED_TYPES}. */
+export type RelayedMessage = Extract<ClientMessage, { type: RelayedType }>;
+
+const relayedTypes: ReadonlySet<ClientType> = new Set(RELAYED_TYPES);
+
+/** True for a message the relay forwards to other members (see {@link RELAYED_TYPES}). */
+export function isRelayed(message: ClientMessage): message is RelayedMessage {
+  return relayedTypes.has(message.type);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Server → client

@@ -24,18 +24,27 @@ export type Envelope =
   /** Deliver `frame` to those of `memberIds` that are local members. */
   | { kind: 'to-members'; origin: string; frame: Uint8Array; memberIds: string[] };
 
-export type EnvelopeListener = (envelope: Envelope) => void;
+/** Takes every envelope this replica receives, with the room it is for. */
+export type EnvelopeHandler = (roomId: string, envelope: Envelope) => void;
 
 /**
  * Per-room ciphertext fan-out between replicas. A replica subscribes to a room only while it
  * hosts a member of it; the sender's replica serves its own members directly, so a publish
- * reaches only the other replicas.
+ * reaches only the other replicas. What arrives goes to one handler for the whole replica, which
+ * finds the room by its id.
  */
 export interface FanoutPort {
   /** This replica's id, stamped on envelopes as `origin`. */
   readonly replicaId: string;
-  subscribe(roomId: string, listener: EnvelopeListener): Promise<void>;
-  unsubscribe(roomId: string, listener: EnvelopeListener): Promise<void>;
+  /** Sets the replica's one handler of incoming envelopes (a later call replaces it). */
+  onEnvelope(handler: EnvelopeHandler): void;
+  /**
+   * Starts receiving `roomId`'s envelopes. Subscriptions are counted: the room's envelopes arrive
+   * until each subscribe has had its unsubscribe, so an actor winding a room down and its
+   * successor taking it up may overlap.
+   */
+  subscribe(roomId: string): Promise<void>;
+  unsubscribe(roomId: string): Promise<void>;
   publish(roomId: string, envelope: Envelope): Promise<void>;
   health(): BackendHealth;
   close(): Promise<void>;

@@ -1,34 +1,43 @@
 import type { BackendHealth } from '../presence.port.js';
-import type { Envelope, EnvelopeListener, FanoutPort } from '../fanout.port.js';
+import type { Envelope, EnvelopeHandler, FanoutPort } from '../fanout.port.js';
 
-interface Subscription {
-  replicaId: string;
-  listener: EnvelopeListener;
+/** One replica as the bus sees it. */
+interface BusNode {
+  readonly replicaId: string;
+  receive(roomId: string, envelope: Envelope): void;
 }
 
 /** The channels of one process: replicas sharing a bus see each other's publishes. */
 export class MemoryBus {
-  private readonly channels = new Map<string, Set<Subscription>>();
+  /** Room id → the replicas subscribed to it → how many subscriptions each holds. */
+  private readonly channels = new Map<string, Map<BusNode, number>>();
 
-  add(roomId: string, subscription: Subscription): void {
-    let set = this.channels.get(roomId);
-    if (set === undefined) this.channels.set(roomId, (set = new Set()));
-    set.add(subscription);
+  add(roomId: string, node: BusNode): void {
+    let nodes = this.channels.get(roomId);
+    if (nodes === undefined) this.channels.set(roomId, (nodes = new Map()));
+    nodes.set(node, (nodes.get(node) ?? 0) + 1);
   }
 
-  remove(roomId: string, replicaId: string, listener: EnvelopeListener): void {
-    const set = this.channels.get(roomId);
-    if (set === undefined) return;
-    for (const s of set) if (s.replicaId === replicaId && s.listener === listener) set.delete(s);
-    if (set.size === 0) this.channels.delete(roomId);
+  remove(roomId: string, node: BusNode): void {
+    const nodes = this.channels.get(roomId);
+    const count = nodes?.get(node);
+    if (nodes === undefined || count === undefined) return;
+    if (count > 1) nodes.set(node, count - 1);
+    else nodes.delete(node);
+    if (nodes.size === 0) this.channels.delete(roomId);
   }
 
-  /** Delivers asynchronously, as a network would, to every other replica's listeners. */
+  /** Delivers asynchronously, as a network would, to every other replica subscribed. */
   emit(roomId: string, envelope: Envelope): void {
-    const targets = [...(this.channels.get(roomId) ?? [])].filter(
-      (s) => s.replicaId !== envelope.origin,
-    );
-    if (targets.length > 0) queueMicrotask(() => targets.forEach((s) => s.listener(envelope)));
+    let targets: BusNode[] | undefined;
+    for (const node of this.channels.get(roomId)?.keys() ?? []) {
+      if (node.replicaId !== envelope.origin) (targets ??= []).push(node);
+    }
+    if (targets === undefined) return;
+    const reached = targets;
+    queueMicrotask(() => {
+      for (const node of reached) node.receive(roomId, envelope);
+    });
   }
 
   /** Number of rooms with at least one subscriber, for tests. */
@@ -39,17 +48,26 @@ export class MemoryBus {
 
 /** The embedded default: with one replica a publish has nobody to reach. */
 export class MemoryFanout implements FanoutPort {
+  private handler: EnvelopeHandler = () => undefined;
+  private readonly node: BusNode;
+
   constructor(
     readonly replicaId: string,
     private readonly bus: MemoryBus = new MemoryBus(),
-  ) {}
-
-  async subscribe(roomId: string, listener: EnvelopeListener): Promise<void> {
-    this.bus.add(roomId, { replicaId: this.replicaId, listener });
+  ) {
+    this.node = { replicaId, receive: (roomId, envelope) => this.handler(roomId, envelope) };
   }
 
-  async unsubscribe(roomId: string, listener: EnvelopeListener): Promise<void> {
-    this.bus.remove(roomId, this.replicaId, listener);
+  onEnvelope(handler: EnvelopeHandler): void {
+    this.handler = handler;
+  }
+
+  async subscribe(roomId: string): Promise<void> {
+    this.bus.add(roomId, this.node);
+  }
+
+  async unsubscribe(roomId: string): Promise<void> {
+    this.bus.remove(roomId, this.node);
   }
 
   async publish(roomId: string, envelope: Envelope): Promise<void> {

@@ -115,9 +115,11 @@ function setup(selfCheckMs = 60_000) {
     selfCheckMs,
     logger: pino({ level: 'silent' }),
   });
+  const handler = vi.fn();
+  fanout.onEnvelope(handler);
   fanout.start();
   opened.push(fanout);
-  return { fanout, subscriber, commands, resetSubscriber };
+  return { fanout, subscriber, commands, resetSubscriber, handler };
 }
 
 const envelope = (origin: string): Envelope => ({
@@ -131,53 +133,44 @@ afterEach(async () => {
 });
 
 describe('RedisFanout subscriptions', () => {
-  it('subscribes a channel once for several listeners and drops it with the last one', async () => {
+  it('subscribes a channel once for several subscriptions and drops it with the last one', async () => {
     const { fanout, subscriber } = setup();
-    const [one, two] = [vi.fn(), vi.fn()];
-    await fanout.subscribe(ROOM, one);
-    await fanout.subscribe(ROOM, two);
-    await fanout.unsubscribe(ROOM, one);
+    await fanout.subscribe(ROOM);
+    await fanout.subscribe(ROOM);
+    await fanout.unsubscribe(ROOM);
     expect(subscriber.channels.has(CHANNEL)).toBe(true);
-    await fanout.unsubscribe(ROOM, two);
+    await fanout.unsubscribe(ROOM);
     expect(subscriber.channels.has(CHANNEL)).toBe(false);
     expect(subscriber.log).toEqual([`subscribe ${CHANNEL}`, `unsubscribe ${CHANNEL}`]);
   });
 
   it('stays subscribed when a re-subscribe races an unsubscribe already on the wire', async () => {
-    const { fanout, subscriber } = setup();
-    const [first, second] = [vi.fn(), vi.fn()];
-    await fanout.subscribe(ROOM, first);
+    const { fanout, subscriber, handler } = setup();
+    await fanout.subscribe(ROOM);
     let release = () => undefined as void;
     subscriber.held = new Promise((resolve) => (release = resolve));
-    const leaving = fanout.unsubscribe(ROOM, first);
+    const leaving = fanout.unsubscribe(ROOM);
     await vi.waitFor(() => expect(subscriber.log).toContain(`unsubscribe ${CHANNEL}`));
-    const returning = fanout.subscribe(ROOM, second);
+    const returning = fanout.subscribe(ROOM);
     await tick();
     release();
     await Promise.all([leaving, returning]);
     expect(subscriber.channels.has(CHANNEL)).toBe(true);
 
     await fanout.publish(ROOM, envelope('other'));
-    await vi.waitFor(() => expect(second).toHaveBeenCalledTimes(1));
-    expect(first).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(1));
   });
 
   it('stays subscribed when subscribe, unsubscribe and subscribe are all called at once', async () => {
     const { fanout, subscriber } = setup();
-    const [first, second] = [vi.fn(), vi.fn()];
-    await Promise.all([
-      fanout.subscribe(ROOM, first),
-      fanout.unsubscribe(ROOM, first),
-      fanout.subscribe(ROOM, second),
-    ]);
+    await Promise.all([fanout.subscribe(ROOM), fanout.unsubscribe(ROOM), fanout.subscribe(ROOM)]);
     expect(subscriber.channels.has(CHANNEL)).toBe(true);
   });
 
-  it('fails a subscribe while disconnected and keeps no listener behind', async () => {
+  it('fails a subscribe while disconnected and keeps no subscription behind', async () => {
     const { fanout, subscriber } = setup();
     subscriber.status = 'reconnecting';
-    const listener = vi.fn();
-    await expect(fanout.subscribe(ROOM, listener)).rejects.toThrow(/not connected/);
+    await expect(fanout.subscribe(ROOM)).rejects.toThrow(/not connected/);
     subscriber.status = 'ready';
     subscriber.emit('ready');
     await tick();
@@ -186,10 +179,9 @@ describe('RedisFanout subscriptions', () => {
 
   it('defers an unsubscribe made while disconnected until the connection is back', async () => {
     const { fanout, subscriber } = setup();
-    const listener = vi.fn();
-    await fanout.subscribe(ROOM, listener);
+    await fanout.subscribe(ROOM);
     subscriber.status = 'reconnecting';
-    await fanout.unsubscribe(ROOM, listener);
+    await fanout.unsubscribe(ROOM);
     expect(subscriber.channels.has(CHANNEL)).toBe(true);
     subscriber.status = 'ready';
     subscriber.emit('ready');
@@ -198,16 +190,24 @@ describe('RedisFanout subscriptions', () => {
 });
 
 describe('RedisFanout delivery', () => {
-  it('hands other replicas’ envelopes to every listener and ignores its own', async () => {
-    const { fanout } = setup();
-    const [one, two] = [vi.fn(), vi.fn()];
-    await fanout.subscribe(ROOM, one);
-    await fanout.subscribe(ROOM, two);
+  it('hands other replicas’ envelopes to the one handler with their room, once, and ignores its own', async () => {
+    const { fanout, handler } = setup();
+    await fanout.subscribe(ROOM);
+    await fanout.subscribe(ROOM);
     await fanout.publish(ROOM, envelope('me'));
     await fanout.publish(ROOM, envelope('other'));
-    await vi.waitFor(() => expect(two).toHaveBeenCalledTimes(1));
-    expect(one).toHaveBeenCalledTimes(1);
-    expect(one.mock.calls[0]?.[0]).toMatchObject({ kind: 'broadcast', origin: 'other' });
+    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(1));
+    expect(handler.mock.calls[0]?.[0]).toBe(ROOM);
+    expect(handler.mock.calls[0]?.[1]).toMatchObject({ kind: 'broadcast', origin: 'other' });
+  });
+
+  it('hands nothing over for a room no longer subscribed', async () => {
+    const { fanout, handler, subscriber } = setup();
+    await fanout.subscribe(ROOM);
+    await fanout.unsubscribe(ROOM);
+    subscriber.emit('messageBuffer', Buffer.from(CHANNEL), encodeEnvelope(envelope('other')));
+    await tick();
+    expect(handler).not.toHaveBeenCalled();
   });
 
   it('rejects a publish while Redis is unreachable', async () => {

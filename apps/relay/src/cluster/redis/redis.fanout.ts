@@ -6,7 +6,7 @@ import type { RedisClient, RedisConnections } from './redis.backends.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { Logger } from '../../logging/logger.js';
 import type { BackendHealth } from '../presence.port.js';
-import type { Envelope, EnvelopeListener, FanoutPort } from '../fanout.port.js';
+import type { Envelope, EnvelopeHandler, FanoutPort } from '../fanout.port.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -64,7 +64,10 @@ const PROBE_FAILURES_BEFORE_RESET = 2;
 
 interface Channel {
   readonly name: string;
-  readonly listeners: Set<EnvelopeListener>;
+  /** The room whose envelopes travel on it. */
+  readonly roomId: string;
+  /** Subscriptions the replica holds on it (see {@link FanoutPort.subscribe}). */
+  holders: number;
   /** True once SUBSCRIBE was sent and until UNSUBSCRIBE succeeded. */
   subscribed: boolean;
   /** Tail of this channel's subscribe/unsubscribe operations, which run one at a time. */
@@ -82,10 +85,11 @@ export interface RedisFanoutOptions {
 }
 
 /**
- * Fan-out over Redis pub/sub, one channel per room. A channel is subscribed while at least one
- * local room actor listens to it; subscribe and unsubscribe run one at a time per channel and
- * each converges on what the listeners want at that moment, so an unsubscribe racing a
- * re-subscribe cannot leave a wanted channel unsubscribed.
+ * Fan-out over Redis pub/sub, one channel per room. A channel is subscribed while the replica
+ * holds at least one subscription to its room; subscribe and unsubscribe run one at a time per
+ * channel and each converges on what the holders want at that moment, so an unsubscribe racing a
+ * re-subscribe cannot leave a wanted channel unsubscribed. Every message received goes to the one
+ * handler, with its channel's room.
  *
  * Health: the subscriber must be connected and a periodic self-check (a publish on a private
  * channel this replica subscribes to) must come back; a silent subscription forces a reconnect.
@@ -100,6 +104,7 @@ export class RedisFanout implements FanoutPort {
   private readonly channels = new Map<string, Channel>();
   private readonly selfChannel: string;
   private readonly probes = new Map<string, () => void>();
+  private handler: EnvelopeHandler = () => undefined;
   /** False until a self-check came back since the subscriber last (re)connected. */
   private verified = false;
   /** Probes lost in a row; the subscriber is reconnected at {@link PROBE_FAILURES_BEFORE_RESET}. */
@@ -123,9 +128,8 @@ export class RedisFanout implements FanoutPort {
     this.link.subscriber.on(event, (channel: Buffer, message: Buffer) =>
       this.receive(channel.toString(), message),
     );
-    // The probe channel is a channel like the rooms' whose listener never goes away.
-    const self = this.channel(this.selfChannel);
-    self.listeners.add(() => undefined);
+    // The probe channel is a channel like the rooms' whose subscription never goes away.
+    this.channel(this.selfChannel, '').holders += 1;
     this.link.onReady('subscriber', () => void this.resume());
     this.timer = setInterval(() => void this.selfCheck(), this.selfCheckMs);
     this.timer.unref();
@@ -150,22 +154,27 @@ export class RedisFanout implements FanoutPort {
     await this.selfCheck();
   }
 
-  async subscribe(roomId: string, listener: EnvelopeListener): Promise<void> {
-    const channel = this.channel(this.keys.roomChannel(roomId));
-    channel.listeners.add(listener);
+  onEnvelope(handler: EnvelopeHandler): void {
+    this.handler = handler;
+  }
+
+  async subscribe(roomId: string): Promise<void> {
+    const channel = this.channel(this.keys.roomChannel(roomId), roomId);
+    channel.holders += 1;
     try {
       await this.reconcile(channel);
     } catch (error) {
-      channel.listeners.delete(listener);
+      channel.holders -= 1;
       this.reconcile(channel).catch(() => undefined);
       throw error;
     }
   }
 
   /** Never fails for want of a connection: the channel is dropped once Redis is back. */
-  async unsubscribe(roomId: string, listener: EnvelopeListener): Promise<void> {
+  async unsubscribe(roomId: string): Promise<void> {
     const channel = this.channels.get(this.keys.roomChannel(roomId));
-    if (channel === undefined || !channel.listeners.delete(listener)) return;
+    if (channel === undefined || channel.holders === 0) return;
+    channel.holders -= 1;
     if (!this.link.subscriberReady()) return;
     await this.reconcile(channel);
   }
@@ -190,19 +199,19 @@ export class RedisFanout implements FanoutPort {
     await this.link.release();
   }
 
-  private channel(name: string): Channel {
+  private channel(name: string, roomId: string): Channel {
     let channel = this.channels.get(name);
     if (channel === undefined) {
-      channel = { name, listeners: new Set(), subscribed: false, queue: Promise.resolve() };
+      channel = { name, roomId, holders: 0, subscribed: false, queue: Promise.resolve() };
       this.channels.set(name, channel);
     }
     return channel;
   }
 
-  /** Queues a step that brings the channel's subscription in line with its listeners. */
+  /** Queues a step that brings the channel's subscription in line with its holders. */
   private reconcile(channel: Channel): Promise<void> {
     const step = channel.queue.then(async () => {
-      const wanted = channel.listeners.size > 0;
+      const wanted = channel.holders > 0;
       if (wanted && !channel.subscribed) {
         if (!this.link.subscriberReady()) throw new Error('redis subscriber is not connected');
         // Counted as subscribed once sent: if the reply is lost, a later step unsubscribes.
@@ -212,7 +221,7 @@ export class RedisFanout implements FanoutPort {
         await withTimeout(this.unsubscribeCommand(channel.name), SUBSCRIBE_TIMEOUT_MS);
         channel.subscribed = false;
       }
-      if (channel.listeners.size === 0 && !channel.subscribed) {
+      if (channel.holders === 0 && !channel.subscribed) {
         if (this.channels.get(channel.name) === channel) this.channels.delete(channel.name);
       }
     });
@@ -245,19 +254,17 @@ export class RedisFanout implements FanoutPort {
       return;
     }
     const channel = this.channels.get(channelName);
-    if (channel === undefined || channel.listeners.size === 0) return;
+    if (channel === undefined || channel.holders === 0) return;
     const envelope = decodeEnvelope(message);
     if (envelope === undefined) {
       this.logger.warn('dropped an undecodable fan-out envelope');
       return;
     }
     if (envelope.origin === this.replicaId) return;
-    for (const listener of [...channel.listeners]) {
-      try {
-        listener(envelope);
-      } catch (error) {
-        this.logger.error({ err: describe(error) }, 'fan-out listener failed');
-      }
+    try {
+      this.handler(channel.roomId, envelope);
+    } catch (error) {
+      this.logger.error({ err: describe(error) }, 'fan-out handler failed');
     }
   }
 

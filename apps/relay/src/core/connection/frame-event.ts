@@ -1,5 +1,5 @@
 import type { ClientLimits, ClientMessage } from '@hush/protocol';
-import { ClientType, decodeClientMessage } from '@hush/protocol';
+import { ClientType, decodeClientMessage, isRelayed } from '@hush/protocol';
 import type { ConnectionEvent } from './connection.machine.js';
 
 /**
@@ -19,6 +19,7 @@ export function frameEvent(
 }
 
 function toEvent(message: ClientMessage): ConnectionEvent {
+  if (isRelayed(message)) return { type: 'RELAY', message };
   switch (message.type) {
     case ClientType.CreateRoom:
       return { type: 'CREATE_ROOM', data: message.data };
@@ -30,15 +31,6 @@ function toEvent(message: ClientMessage): ConnectionEvent {
       return { type: 'PONG' };
     case ClientType.Hello:
       return { type: 'HELLO', data: message.data };
-    case ClientType.SendMessage:
-    case ClientType.Typing:
-    case ClientType.SendReaction:
-    case ClientType.SendFileMeta:
-    case ClientType.SendFileChunk:
-    case ClientType.SendFileComplete:
-    case ClientType.SendFileCancel:
-    case ClientType.SendFileAck:
-      return { type: 'RELAY', message };
     default: {
       const unreachable: never = message;
       return unreachable;

@@ -131,6 +131,40 @@ describe('RoomDirectory', () => {
     expect(texts).toEqual(['0', '1', '2', '3', '4']);
   });
 
+  it('takes a leave made while it delivers a relay after that relay, for everyone', async () => {
+    const { rooms, faults } = directory();
+    const [alice, bob, carol] = [connection(), connection(), connection()];
+    // Bob's connection leaves as soon as a relay is written to it, as a slow consumer's does:
+    // the room is still walking its members for that relay.
+    let onRelay = () => undefined as void;
+    const bobLink: MemberLink = {
+      ...bob.link,
+      deliver: (frame) => {
+        bob.link.deliver(frame);
+        if (bob.frames.at(-1)?.type === ServerType.RelayMessage) onRelay();
+      },
+    };
+    rooms.join(create('alice'), alice.link, alice.reply);
+    await settle();
+    const roomId = alice.outcome.admitted?.roomId ?? '';
+    rooms.join(join(roomId, 'bob'), bobLink, bob.reply);
+    await settle();
+    rooms.join(join(roomId, 'carol'), carol.link, carol.reply);
+    await settle();
+    const bobId = bob.outcome.admitted?.memberId ?? '';
+    onRelay = () => rooms.leave(roomId, bobId);
+    rooms.relay(roomId, alice.outcome.admitted?.memberId ?? '', {
+      type: ClientType.SendMessage,
+      data: { iv: 'i', ciphertext: 'hello' },
+    });
+    await settle();
+    const since = (frames: ServerMessage[]) =>
+      frames.slice(frames.findIndex((f) => f.type === ServerType.RelayMessage)).map((f) => f.type);
+    expect(since(carol.frames)).toEqual([ServerType.RelayMessage, ServerType.MemberLeft]);
+    expect(alice.frames.at(-1)).toEqual({ type: ServerType.MemberLeft, data: { id: bobId } });
+    expect(faults).toEqual([]);
+  });
+
   it('answers a join that races the room winding down with E001, and ends with no room', async () => {
     const { rooms } = directory();
     const [alice, bob] = [connection(), connection()];

@@ -25,6 +25,9 @@ export class RoomDirectory {
   ) {
     io.presence.onEviction((eviction) => this.evict(eviction));
     io.presence.onSeatLost((loss) => this.loseSeat(loss));
+    io.fanout.onEnvelope((roomId, envelope) =>
+      this.rooms.get(roomId)?.send({ type: 'REMOTE', envelope }),
+    );
   }
 
   /** Rooms with at least one local member or admission in flight. */
@@ -32,20 +35,23 @@ export class RoomDirectory {
     return this.rooms.size;
   }
 
-  // Connections call in from their own actions; handing over on a microtask keeps one actor's
-  // step from running inside another's, while FIFO microtasks keep each connection's order.
+  // Connections call in from their own actions, so a room steps inside a connection's step. That
+  // is safe without a hop: an actor busy with an event queues whatever is sent to it meanwhile
+  // (xstate's mailbox). A room writing to a slow consumer whose connection leaves at once gets
+  // that LEAVE after the relay it is in, never while it walks its members; a connection hearing
+  // from its room while it relays hears it after its own step.
 
   join(request: RoomRequest, link: MemberLink, reply: AdmissionReply): void {
     const roomId = request.kind === 'create' ? this.newRoomId() : request.roomId;
-    queueMicrotask(() => this.room(roomId).send({ type: 'JOIN', request, link, reply }));
+    this.room(roomId).send({ type: 'JOIN', request, link, reply });
   }
 
   relay(roomId: string, memberId: string, message: RelayedMessage): void {
-    queueMicrotask(() => this.rooms.get(roomId)?.send({ type: 'RELAY', memberId, message }));
+    this.rooms.get(roomId)?.send({ type: 'RELAY', memberId, message });
   }
 
   leave(roomId: string, memberId: string): void {
-    queueMicrotask(() => this.rooms.get(roomId)?.send({ type: 'LEAVE', memberId }));
+    this.rooms.get(roomId)?.send({ type: 'LEAVE', memberId });
   }
 
   private room(roomId: string): RoomActor {

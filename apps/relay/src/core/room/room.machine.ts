@@ -1,14 +1,10 @@
 import type {
   Member,
-  SendFileAck,
+  RelayedMessage,
   SendFileCancel,
-  SendFileChunk,
   SendFileComplete,
   SendFileMeta,
-  SendMessage,
-  SendReaction,
   ServerMessage,
-  Typing,
 } from '@hush/protocol';
 import {
   ClientType,
@@ -20,22 +16,13 @@ import {
   decodeServerMessage,
   withSequence,
 } from '@hush/protocol';
-import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { Envelope, EnvelopeListener, FanoutPort } from '../../cluster/fanout.port.js';
+import { assertEvent, enqueueActions, fromPromise, setup } from 'xstate';
+import type { Envelope, FanoutPort } from '../../cluster/fanout.port.js';
 import type { PresencePort, RoomSnapshot, SeatLoss } from '../../cluster/presence.port.js';
 import { AdmissionError } from '../../cluster/presence.port.js';
 import type { AdmissionReply, AdmissionRequest, MemberLink } from './member-link.js';
 
-/** Client messages a room member relays to the others. */
-export type RelayedMessage =
-  | SendMessage
-  | Typing
-  | SendReaction
-  | SendFileMeta
-  | SendFileChunk
-  | SendFileComplete
-  | SendFileCancel
-  | SendFileAck;
+export type { RelayedMessage };
 
 /** Kinds of relayed traffic, for metrics. */
 export type RelayKind = 'message' | 'typing' | 'reaction' | 'file';
@@ -102,15 +89,20 @@ export interface RoomInput {
 /** A member who joined, or the id of one who left. */
 export type Churn = { joined: Member } | { left: string };
 
+/**
+ * The room on this replica. The machine's own actions change it in place, so a join, a leave or a
+ * relay copies nothing and a transition that changes no state makes no new snapshot. A snapshot is
+ * therefore a view of the live room, not a value: copy what must outlive the next event.
+ */
 export interface RoomContext {
-  roomId: string;
-  io: RoomIo;
+  readonly roomId: string;
+  readonly io: RoomIo;
   /** The room's settings, known from the first admission on this replica. */
   settings: { hasPassword: boolean; ephemeral: number; expiresAt: number } | undefined;
   /** Members connected to this replica; members on other replicas are reached by fan-out. */
-  members: ReadonlyMap<string, LocalMember>;
+  readonly members: Map<string, LocalMember>;
   /** Joins that arrived before the fan-out subscription was in place. */
-  queued: readonly JoinEvent[];
+  readonly queued: JoinEvent[];
   /** Admissions in flight at the presence store. */
   admitting: number;
   /**
@@ -119,19 +111,17 @@ export interface RoomContext {
    * what happened around that read reached the room before the joiner was a member here: it is
    * replayed to it as it is seated, against its snapshot (see {@link catchUp}).
    */
-  churn: readonly Churn[];
+  readonly churn: Churn[];
   /**
    * Transfers sent by local members: transfer id → sender member ids. Transfer ids are chosen by
    * clients, so two members may use the same one; neither may take the other's transfer over.
    */
-  transfers: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly transfers: Map<string, Set<string>>;
   /**
    * Transfers local members completed, oldest first (at most {@link MAX_DELIVERED} per room):
    * receivers acknowledge a file after its SendFileComplete, so acks must still find the sender.
    */
-  delivered: readonly { transferId: string; sender: string }[];
-  /** Receives this room's envelopes from other replicas. */
-  listener: EnvelopeListener;
+  readonly delivered: { transferId: string; sender: string }[];
 }
 
 const RELAY_KIND = {
@@ -225,15 +215,14 @@ function churnOf(envelope: Envelope): Churn | undefined {
   return undefined;
 }
 
-/** One admission fewer in flight; with none left, the churn around them is history. */
-function settled(context: RoomContext): Pick<RoomContext, 'admitting' | 'churn'> {
-  const admitting = context.admitting - 1;
-  return { admitting, churn: admitting === 0 ? [] : context.churn };
-}
-
-/** The churn with a leave added, while admissions are in flight to need it. */
-function withLeave(context: RoomContext, id: string): readonly Churn[] {
-  return context.admitting === 0 ? context.churn : [...context.churn, { left: id }];
+/**
+ * Records a membership change for the admissions in flight, or, with `settling`, one admission
+ * fewer: with none left, the churn around them is history.
+ */
+function noteChurn(context: RoomContext, change: Churn | undefined, settling = false): void {
+  if (settling) context.admitting -= 1;
+  if (context.admitting === 0) context.churn.length = 0;
+  else if (change !== undefined) context.churn.push(change);
 }
 
 /** Delivers what another replica sent this room to the local members it is for. */
@@ -274,26 +263,21 @@ function broadcast(
 ): void {
   const frame = encode(message);
   deliverLocal(context, frame, exclude);
-  publish(
-    context,
-    {
-      kind: 'broadcast',
-      origin: context.io.fanout.replicaId,
-      frame,
-      ...(exclude === undefined ? {} : { exclude }),
-      ...(sequencesFor === undefined ? {} : { sequencesFor }),
-    },
-    exclude,
-  );
+  publish(context, {
+    kind: 'broadcast',
+    origin: context.io.fanout.replicaId,
+    frame,
+    ...(exclude === undefined ? {} : { exclude }),
+    ...(sequencesFor === undefined ? {} : { sequencesFor }),
+  });
 }
 
-/** Publishes to other replicas; a failure is reported to `notify` (the sender), never thrown. */
-function publish(context: RoomContext, envelope: Envelope, notify?: string): void {
-  const { io, roomId, members } = context;
+/** Publishes to other replicas; a failure is reported to `sender`, never thrown. */
+function publish(context: RoomContext, envelope: Envelope, sender?: LocalMember): void {
+  const { io, roomId } = context;
   io.fanout.publish(roomId, envelope).catch((error: unknown) => {
     io.observer.fanoutFailed();
     io.observer.fault('fanout publish', error);
-    const sender = notify === undefined ? undefined : members.get(notify);
     if (sender !== undefined) io.observer.error(ErrorCode.Unavailable);
     sender?.link.deliver(
       encode({
@@ -350,8 +334,6 @@ function assertNever(value: never): never {
   throw new Error(`unhandled relayed message ${JSON.stringify(value)}`);
 }
 
-type Transfers = RoomContext['transfers'];
-
 /** Completed transfers remembered per room for their acks. */
 export const MAX_DELIVERED = 64;
 
@@ -366,37 +348,6 @@ function transferSenders(context: RoomContext, transferId: string): LocalMember[
   });
 }
 
-/** `delivered` with `sender`'s transfer added (when it completed) or dropped (cancelled). */
-function withDelivered(
-  delivered: RoomContext['delivered'],
-  message: SendFileMeta | SendFileComplete | SendFileCancel,
-  sender: string,
-): RoomContext['delivered'] {
-  const { transferId } = message.data;
-  const rest = delivered.filter((d) => d.transferId !== transferId || d.sender !== sender);
-  if (message.type !== ClientType.SendFileComplete) return rest;
-  return [...rest, { transferId, sender }].slice(-MAX_DELIVERED);
-}
-
-/** `transfers` with `sender`'s transfer `transferId` started (`sending`) or ended. */
-function withTransfer(transfers: Transfers, transferId: string, sender: string, sending: boolean) {
-  const next = new Map(transfers);
-  const senders = new Set(next.get(transferId));
-  if (sending) senders.add(sender);
-  else senders.delete(sender);
-  if (senders.size === 0) next.delete(transferId);
-  else next.set(transferId, senders);
-  return next;
-}
-
-function transfersWithout(transfers: Transfers, memberId: string): Transfers {
-  let next = transfers;
-  for (const [transferId, senders] of transfers) {
-    if (senders.has(memberId)) next = withTransfer(next, transferId, memberId, false);
-  }
-  return next;
-}
-
 function changesTransfers(
   message: RelayedMessage,
 ): message is SendFileMeta | SendFileComplete | SendFileCancel {
@@ -405,6 +356,91 @@ function changesTransfers(
     message.type === ClientType.SendFileComplete ||
     message.type === ClientType.SendFileCancel
   );
+}
+
+/**
+ * Records `sender` starting (meta) or ending (complete, cancel) transfer `transferId`; a
+ * completed one is remembered among the delivered, for the acks that follow it.
+ */
+function trackTransfer(
+  context: RoomContext,
+  message: SendFileMeta | SendFileComplete | SendFileCancel,
+  sender: string,
+): void {
+  const { transfers, delivered } = context;
+  const { transferId } = message.data;
+  const senders = transfers.get(transferId);
+  if (message.type === ClientType.SendFileMeta) {
+    if (senders === undefined) transfers.set(transferId, new Set([sender]));
+    else senders.add(sender);
+  } else if (senders?.delete(sender) && senders.size === 0) {
+    transfers.delete(transferId);
+  }
+  removeWhere(delivered, (d) => d.transferId === transferId && d.sender === sender);
+  if (message.type === ClientType.SendFileComplete) {
+    delivered.push({ transferId, sender });
+    if (delivered.length > MAX_DELIVERED) delivered.splice(0, delivered.length - MAX_DELIVERED);
+  }
+}
+
+/** Forgets every transfer of `memberId`; returns the ids of those it was still sending. */
+function dropTransfers(context: RoomContext, memberId: string): string[] {
+  const sending: string[] = [];
+  for (const [transferId, senders] of context.transfers) {
+    if (!senders.delete(memberId)) continue;
+    sending.push(transferId);
+    if (senders.size === 0) context.transfers.delete(transferId);
+  }
+  removeWhere(context.delivered, (d) => d.sender === memberId);
+  return sending;
+}
+
+/** Removes the items of `items` that match, in place, keeping the others' order. */
+function removeWhere<T>(items: T[], matches: (item: T) => boolean): void {
+  let kept = 0;
+  for (const item of items) if (!matches(item)) items[kept++] = item;
+  items.length = kept;
+}
+
+/**
+ * Takes `member` out of the room here: its transfers are cancelled for the others and, unless
+ * `announced` already (by the cluster, for an evicted member), they hear it left.
+ */
+function removeMember(context: RoomContext, member: LocalMember, announced: boolean): void {
+  context.members.delete(member.id);
+  const sending = dropTransfers(context, member.id);
+  if (!announced) noteChurn(context, { left: member.id });
+  for (const transferId of sending) {
+    broadcast(context, {
+      type: ServerType.RelayFileCancel,
+      data: { senderId: member.id, transferId },
+    });
+  }
+  if (!announced) broadcast(context, { type: ServerType.MemberLeft, data: { id: member.id } });
+}
+
+/**
+ * True when `event` leaves the room with no member here, no admission in flight and no join
+ * waiting: its actor then winds down. Asked before the event's actions run, so it says what they
+ * will leave behind.
+ */
+function emptiedBy(context: RoomContext, event: RoomEvent | { type: string }): boolean {
+  const { members, admitting, queued } = context;
+  if (queued.length > 0) return false;
+  switch (event.type) {
+    case 'LEAVE':
+    case 'SEAT_LOST': {
+      const { memberId } = event as { memberId: string };
+      return admitting === 0 && members.size === 1 && members.has(memberId);
+    }
+    case 'ABANDONED':
+    case 'ADMIT_FAILED':
+      return admitting === 1 && members.size === 0;
+    case 'EXPIRE':
+      return admitting === 0;
+    default:
+      return admitting === 0 && members.size === 0;
+  }
 }
 
 function admissionCode(error: unknown): { code: ErrorCode; message: string } {
@@ -417,6 +453,10 @@ function admissionCode(error: unknown): { code: ErrorCode; message: string } {
  * One room as seen from one replica: the members connected here, the fan-out subscription that
  * brings the members elsewhere, admission through the cluster-wide presence store, relaying,
  * leaving, and expiry. The actor ends when its last local member is gone.
+ *
+ * Actions change the context in place (see {@link RoomContext}): relaying, the hot path, is a
+ * targetless transition with plain actions, which xstate answers with the same snapshot. No
+ * transition is eventless: the events that can empty the room say so with the `empties` guard.
  */
 export const roomMachine = setup({
   types: {
@@ -426,123 +466,115 @@ export const roomMachine = setup({
   },
   actors: {
     subscribe: fromPromise<void, { context: RoomContext }>(({ input: { context } }) =>
-      context.io.fanout.subscribe(context.roomId, context.listener),
+      context.io.fanout.subscribe(context.roomId),
     ),
     unsubscribe: fromPromise<void, { context: RoomContext }>(({ input: { context } }) =>
-      context.io.fanout.unsubscribe(context.roomId, context.listener),
+      context.io.fanout.unsubscribe(context.roomId),
     ),
   },
   guards: {
-    changesTransfers: ({ event }) => event.type === 'RELAY' && changesTransfers(event.message),
-    idle: ({ context }) =>
-      context.members.size === 0 && context.admitting === 0 && context.queued.length === 0,
+    empties: ({ context, event }) => emptiedBy(context, event),
   },
   actions: {
-    queue: assign({
-      queued: ({ context, event }) => {
-        assertEvent(event, 'JOIN');
-        return [...context.queued, event];
-      },
-    }),
+    queue: ({ context, event }) => {
+      assertEvent(event, 'JOIN');
+      context.queued.push(event);
+    },
     /**
      * Starts the presence-store admissions. Each outcome comes back as an event: ADMITTED once the
      * connection has taken the seat (asked outside any transition, so both sides agree), ABANDONED
      * when the connection went away meanwhile, ADMIT_FAILED when the store refused.
      */
-    admit: enqueueActions(({ context, event, enqueue, self }) => {
-      const joins = event.type === 'JOIN' ? [event] : context.queued;
-      enqueue.assign({ queued: [], admitting: context.admitting + joins.length });
+    admit: ({ context, event, self }) => {
+      const joins = event.type === 'JOIN' ? [event] : context.queued.splice(0);
+      context.admitting += joins.length;
       const { io, roomId } = context;
       for (const join of joins) {
-        enqueue(() => {
-          const id = io.newMemberId();
-          const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
-          const admission =
-            join.request.kind === 'create'
-              ? io.presence.createRoom(roomId, join.request.settings, member, io.maxMembers)
-              : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
-          admission.then(
-            (snapshot) =>
-              self.send(
-                join.reply.accept({ roomId, memberId: member.id })
-                  ? { type: 'ADMITTED', join, member, snapshot }
-                  : { type: 'ABANDONED', member },
-              ),
-            (error: unknown) => self.send({ type: 'ADMIT_FAILED', join, ...admissionCode(error) }),
-          );
-        });
+        const id = io.newMemberId();
+        const member: Member = { id, name: join.request.name, color: io.memberColor(id) };
+        const admission =
+          join.request.kind === 'create'
+            ? io.presence.createRoom(roomId, join.request.settings, member, io.maxMembers)
+            : io.presence.joinRoom(roomId, join.request.passwordHash, member, io.maxMembers);
+        admission.then(
+          (snapshot) =>
+            self.send(
+              join.reply.accept({ roomId, memberId: member.id })
+                ? { type: 'ADMITTED', join, member, snapshot }
+                : { type: 'ABANDONED', member },
+            ),
+          (error: unknown) => self.send({ type: 'ADMIT_FAILED', join, ...admissionCode(error) }),
+        );
+      }
+    },
+    /** With the first member seated here, the room's expiry is known: its timers start. */
+    scheduleExpiry: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'ADMITTED');
+      const { expiresAt } = event.snapshot;
+      if (context.settings !== undefined || expiresAt === 0) return;
+      const untilExpiry = expiresAt * 1000 - context.io.now();
+      enqueue.raise({ type: 'EXPIRE' }, { id: 'expire', delay: Math.max(0, untilExpiry) });
+      const untilWarning = untilExpiry - context.io.expiryWarningSeconds * 1000;
+      if (untilWarning > 0) {
+        enqueue.raise({ type: 'EXPIRY_WARNING' }, { id: 'warn', delay: untilWarning });
       }
     }),
-    seat: enqueueActions(({ context, event, enqueue }) => {
+    seat: ({ context, event }) => {
       assertEvent(event, 'ADMITTED');
       const { join, member, snapshot } = event;
       const local: LocalMember = { ...member, link: join.link, sent: 0 };
-      const settings = context.settings ?? {
+      context.settings ??= {
         hasPassword: snapshot.hasPassword,
         ephemeral: snapshot.ephemeral,
         expiresAt: snapshot.expiresAt,
       };
-      const admitting = context.admitting - 1;
-      enqueue.assign({
-        admitting,
-        settings,
-        members: new Map([...context.members, [member.id, local]]),
-        churn: admitting === 0 ? [] : [...context.churn, { joined: member }],
-      });
-      if (context.settings === undefined && settings.expiresAt !== 0) {
-        const untilExpiry = settings.expiresAt * 1000 - context.io.now();
-        enqueue.raise({ type: 'EXPIRE' }, { id: 'expire', delay: Math.max(0, untilExpiry) });
-        const untilWarning = untilExpiry - context.io.expiryWarningSeconds * 1000;
-        if (untilWarning > 0) {
-          enqueue.raise({ type: 'EXPIRY_WARNING' }, { id: 'warn', delay: untilWarning });
-        }
-      }
-      enqueue(() => {
-        if (join.request.kind === 'create') {
-          local.link.deliver(
-            encode({
-              type: ServerType.RoomCreated,
-              data: { roomId: context.roomId, expiresAt: settings.expiresAt },
-            }),
-          );
-        }
+      const { settings } = context;
+      if (join.request.kind === 'create') {
         local.link.deliver(
           encode({
-            type: ServerType.RoomJoined,
-            data: {
-              roomId: context.roomId,
-              members: snapshot.members,
-              ...settings,
-              ...(local.link.features.has(Feature.SelfId) ? { selfId: member.id } : {}),
-            },
+            type: ServerType.RoomCreated,
+            data: { roomId: context.roomId, expiresAt: settings.expiresAt },
           }),
         );
-        catchUp(context.churn, snapshot, local);
-        const gaps = local.link.features.has(Feature.Gaps);
-        if (gaps) {
-          const notice = sequencesNotice(context, member.id);
-          if (notice !== undefined) local.link.deliver(notice);
-        }
-        broadcast(
-          context,
-          { type: ServerType.MemberJoined, data: member },
-          member.id,
-          gaps ? member.id : undefined,
-        );
-      });
-    }),
+      }
+      local.link.deliver(
+        encode({
+          type: ServerType.RoomJoined,
+          data: {
+            roomId: context.roomId,
+            members: snapshot.members,
+            ...settings,
+            ...(local.link.features.has(Feature.SelfId) ? { selfId: member.id } : {}),
+          },
+        }),
+      );
+      catchUp(context.churn, snapshot, local);
+      const gaps = local.link.features.has(Feature.Gaps);
+      if (gaps) {
+        const notice = sequencesNotice(context, member.id);
+        if (notice !== undefined) local.link.deliver(notice);
+      }
+      // Before the joiner is a member here, so the others hear of it and it does not.
+      broadcast(
+        context,
+        { type: ServerType.MemberJoined, data: member },
+        member.id,
+        gaps ? member.id : undefined,
+      );
+      context.members.set(member.id, local);
+      noteChurn(context, { joined: member }, true);
+    },
     /** Gives back a seat whose connection went away while the presence store admitted it. */
-    release: enqueueActions(({ context, event, enqueue }) => {
+    release: ({ context, event }) => {
       assertEvent(event, 'ABANDONED');
-      enqueue.assign(settled(context));
-      const { io, roomId } = context;
-      enqueue(() => void io.presence.leaveRoom(roomId, event.member.id));
-    }),
-    refuse: enqueueActions(({ context, event, enqueue }) => {
+      noteChurn(context, undefined, true);
+      void context.io.presence.leaveRoom(context.roomId, event.member.id);
+    },
+    refuse: ({ context, event }) => {
       assertEvent(event, 'ADMIT_FAILED');
-      enqueue.assign(settled(context));
-      enqueue(() => event.join.reply.reject(event.code, event.message));
-    }),
+      noteChurn(context, undefined, true);
+      event.join.reply.reject(event.code, event.message);
+    },
     rejectQueued: ({ context }) => {
       for (const join of context.queued) {
         join.reply.reject(ErrorCode.Unavailable, 'the relay cannot reach its cluster backend');
@@ -561,7 +593,7 @@ export const roomMachine = setup({
         const owners = transferSenders(context, transferId);
         for (const owner of owners) owner.link.deliver(frame);
         if (owners.length === 0) {
-          publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender.id);
+          publish(context, { kind: 'to-transfer-sender', origin, frame, transferId }, sender);
         }
       } else {
         const seq = sequenced(message) ? ++sender.sent : undefined;
@@ -575,92 +607,41 @@ export const roomMachine = setup({
             exclude: sender.id,
             ...(seq === undefined ? {} : { seq }),
           },
-          sender.id,
+          sender,
         );
       }
+      if (changesTransfers(message)) trackTransfer(context, message, sender.id);
       context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
     },
-    /** Records a local member starting (meta) or ending (complete, cancel) a file transfer. */
-    trackTransfer: assign(({ context, event }) => {
-      assertEvent(event, 'RELAY');
-      const { message, memberId } = event;
-      if (!context.members.has(memberId) || !changesTransfers(message)) return {};
-      const sending = message.type === ClientType.SendFileMeta;
-      return {
-        transfers: withTransfer(context.transfers, message.data.transferId, memberId, sending),
-        delivered: withDelivered(context.delivered, message, memberId),
-      };
-    }),
-    remote: enqueueActions(({ context, event, enqueue }) => {
+    remote: ({ context, event }) => {
       assertEvent(event, 'REMOTE');
       const { envelope } = event;
       if (context.admitting > 0) {
         const change = churnOf(envelope);
-        if (change !== undefined) enqueue.assign({ churn: [...context.churn, change] });
+        if (change !== undefined) context.churn.push(change);
       }
-      enqueue(() => deliverRemote(context, envelope));
-    }),
-    leave: enqueueActions(({ context, event, enqueue }) => {
+      deliverRemote(context, envelope);
+    },
+    leave: ({ context, event }) => {
       assertEvent(event, 'LEAVE');
       const member = context.members.get(event.memberId);
       if (member === undefined) return;
-      const members = new Map(context.members);
-      members.delete(member.id);
-      enqueue.assign({
-        members,
-        transfers: transfersWithout(context.transfers, member.id),
-        delivered: context.delivered.filter((d) => d.sender !== member.id),
-        churn: withLeave(context, member.id),
-      });
-      enqueue(() => {
-        const rest = { ...context, members };
-        for (const [transferId, senders] of context.transfers) {
-          if (senders.has(member.id)) {
-            broadcast(rest, {
-              type: ServerType.RelayFileCancel,
-              data: { senderId: member.id, transferId },
-            });
-          }
-        }
-        broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
-        void context.io.presence.leaveRoom(context.roomId, member.id);
-      });
-    }),
+      removeMember(context, member, false);
+      void context.io.presence.leaveRoom(context.roomId, member.id);
+    },
     /**
      * The member is told its room is closed and returns to its lobby; the rest of the room hears
      * it left, unless the cluster already told them when its replica was declared dead. The
      * presence store has already dropped it.
      */
-    loseSeat: enqueueActions(({ context, event, enqueue }) => {
+    loseSeat: ({ context, event }) => {
       assertEvent(event, 'SEAT_LOST');
       const member = context.members.get(event.memberId);
       if (member === undefined) return;
-      const members = new Map(context.members);
-      members.delete(member.id);
-      enqueue.assign({
-        members,
-        transfers: transfersWithout(context.transfers, member.id),
-        ...(event.announced ? {} : { churn: withLeave(context, member.id) }),
-      });
-      enqueue(() => {
-        member.link.deliver(
-          encode({ type: ServerType.RoomClosed, data: { reason: event.reason } }),
-        );
-        member.link.roomClosed(event.reason);
-        const rest = { ...context, members };
-        for (const [transferId, senders] of context.transfers) {
-          if (senders.has(member.id)) {
-            broadcast(rest, {
-              type: ServerType.RelayFileCancel,
-              data: { senderId: member.id, transferId },
-            });
-          }
-        }
-        if (!event.announced) {
-          broadcast(rest, { type: ServerType.MemberLeft, data: { id: member.id } });
-        }
-      });
-    }),
+      member.link.deliver(encode({ type: ServerType.RoomClosed, data: { reason: event.reason } }));
+      member.link.roomClosed(event.reason);
+      removeMember(context, member, event.announced);
+    },
     warnExpiry: ({ context }) => {
       const expiresAt = context.settings?.expiresAt ?? 0;
       const seconds = Math.max(0, Math.round(expiresAt - context.io.now() / 1000));
@@ -672,24 +653,25 @@ export const roomMachine = setup({
         if (member.link.features.has(Feature.Notices)) member.link.deliver(frame);
       }
     },
-    expire: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ members: new Map(), transfers: new Map(), delivered: [] });
-      enqueue(() => {
-        const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
-        for (const member of context.members.values()) {
-          member.link.deliver(frame);
-          member.link.roomClosed('expired');
-          void context.io.presence.leaveRoom(context.roomId, member.id);
-        }
-      });
-    }),
+    expire: ({ context }) => {
+      const members = [...context.members.values()];
+      context.members.clear();
+      context.transfers.clear();
+      context.delivered.length = 0;
+      const frame = encode({ type: ServerType.RoomClosed, data: { reason: 'expired' } });
+      for (const member of members) {
+        member.link.deliver(frame);
+        member.link.roomClosed('expired');
+        void context.io.presence.leaveRoom(context.roomId, member.id);
+      }
+    },
     reportUnsubscribeFailure: ({ context, event }) => {
       context.io.observer.fault('fanout unsubscribe', 'error' in event ? event.error : event);
     },
   },
 }).createMachine({
   id: 'room',
-  context: ({ input, self }) => ({
+  context: ({ input }) => ({
     roomId: input.roomId,
     io: input.io,
     settings: undefined,
@@ -699,7 +681,6 @@ export const roomMachine = setup({
     churn: [],
     transfers: new Map(),
     delivered: [],
-    listener: (envelope) => self.send({ type: 'REMOTE', envelope }),
   }),
   initial: 'subscribing',
   states: {
@@ -707,28 +688,39 @@ export const roomMachine = setup({
       invoke: {
         src: 'subscribe',
         input: ({ context }) => ({ context }),
-        onDone: 'open',
+        onDone: [{ guard: 'empties', target: 'unsubscribing' }, { target: 'open' }],
         onError: 'failed',
       },
       on: { JOIN: { actions: 'queue' } },
     },
     open: {
       entry: 'admit',
-      always: { guard: 'idle', target: 'unsubscribing' },
       on: {
         JOIN: { actions: 'admit' },
-        ADMITTED: { actions: 'seat' },
-        ABANDONED: { actions: 'release' },
-        ADMIT_FAILED: { actions: 'refuse' },
-        RELAY: [
-          { guard: 'changesTransfers', actions: ['relay', 'trackTransfer'] },
-          { actions: 'relay' },
+        ADMITTED: { actions: ['scheduleExpiry', 'seat'] },
+        ABANDONED: [
+          { guard: 'empties', target: 'unsubscribing', actions: 'release' },
+          { actions: 'release' },
         ],
-        LEAVE: { actions: 'leave' },
-        SEAT_LOST: { actions: 'loseSeat' },
+        ADMIT_FAILED: [
+          { guard: 'empties', target: 'unsubscribing', actions: 'refuse' },
+          { actions: 'refuse' },
+        ],
+        RELAY: { actions: 'relay' },
+        LEAVE: [
+          { guard: 'empties', target: 'unsubscribing', actions: 'leave' },
+          { actions: 'leave' },
+        ],
+        SEAT_LOST: [
+          { guard: 'empties', target: 'unsubscribing', actions: 'loseSeat' },
+          { actions: 'loseSeat' },
+        ],
         REMOTE: { actions: 'remote' },
         EXPIRY_WARNING: { actions: 'warnExpiry' },
-        EXPIRE: { actions: 'expire' },
+        EXPIRE: [
+          { guard: 'empties', target: 'unsubscribing', actions: 'expire' },
+          { actions: 'expire' },
+        ],
       },
     },
     unsubscribing: {
