@@ -232,7 +232,10 @@ export class SessionRegistry {
       },
       coalesce: (raw) => coalescer.add(raw),
     };
-    this.liveness = new LivenessSweep(deps.config.heartbeat, () => this.sessions.values());
+    this.liveness = new LivenessSweep(
+      { ...deps.config.heartbeat, admissionTimeoutMs: ADMISSION_TIMEOUT_MS },
+      () => this.sessions.values(),
+    );
   }
 
   get size(): number {
