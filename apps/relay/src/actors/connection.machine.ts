@@ -169,6 +169,9 @@ const SUPPORTED: ReadonlySet<string> = new Set(Object.values(Feature));
 /** What a connection has before Hello: one set shared by all of them. */
 const NO_FEATURES: ReadonlySet<Feature> = new Set();
 
+/** A chat window with nothing in it, shared: windows are replaced, never changed in place. */
+const NO_MESSAGES: Window = [];
+
 /** The budget each relayed message spends. */
 const RELAY_RATE = {
   [ClientType.SendMessage]: 'chat',
@@ -550,7 +553,7 @@ export const connectionMachine = setup({
       io: input.io,
       meter: {
         buckets: {},
-        chat: [],
+        chat: NO_MESSAGES,
         announcement: false,
         lastPong: Number.NEGATIVE_INFINITY,
         heardAt: now,

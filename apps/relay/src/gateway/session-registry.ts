@@ -271,7 +271,8 @@ export class SessionRegistry {
     socket.on('pong', () => {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'PONG' });
     });
-    socket.once('close', () => {
+    // ws emits 'close' once; `on` spares the wrapper `once` would keep for every idle socket.
+    socket.on('close', () => {
       this.sessions.delete(socket);
       if (this.sessions.size === 0) this.liveness.stop();
       if (!counted) budgets.connectionClosed(key);
