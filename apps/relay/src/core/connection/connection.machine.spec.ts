@@ -15,7 +15,7 @@ import {
 } from '@hush/protocol';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
-import { SimulatedClock, createActor, transition } from 'xstate';
+import { createActor, transition } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import type { AdmissionReply, MemberLink } from '../room/member-link.js';
 import type { RateLimit } from '../budgets/rate-limiter.js';
@@ -26,7 +26,8 @@ import type {
   RateKind,
   RoomRequest,
 } from './connection.machine.js';
-import { CloseCode, connectionMachine, livenessEvent } from './connection.machine.js';
+import { CloseCode, connectionMachine } from './connection.machine.js';
+import { LivenessSweep } from './liveness.sweep.js';
 import type { RelayedMessage } from '../room/room.machine.js';
 
 type Snapshot = SnapshotFrom<typeof connectionMachine>;
@@ -155,12 +156,29 @@ function spyIo(options: IoOptions): { io: ConnectionIo; effects: Effects } {
   return { io, effects };
 }
 
-/** A live connection actor on a simulated clock, with its spy io. */
+/** A manual clock: time moves only when a test moves it. */
+function manualClock(start: number) {
+  let now = start;
+  return {
+    now: () => now,
+    increment(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/**
+ * A live connection actor on a manual clock, with its spy io, and the relay's sweep over it
+ * (never started: `advance` runs one walk).
+ */
 function harness(options: Partial<IoOptions> = {}) {
-  const clock = new SimulatedClock();
-  clock.set(1_700_000_000_000);
-  const { io, effects } = spyIo({ now: () => clock.now(), ...options });
-  const actor = createActor(connectionMachine, { input: { io }, clock });
+  const clock = manualClock(1_700_000_000_000);
+  const { io, effects } = spyIo({ now: clock.now, ...options });
+  const actor = createActor(connectionMachine, { input: { io } });
+  const sweep = new LivenessSweep(
+    { ...io.heartbeat, admissionTimeoutMs: io.admissionTimeoutMs },
+    () => [actor],
+  );
   const errors: unknown[] = [];
   actor.subscribe({ error: (error) => errors.push(error) });
   actor.start();
@@ -170,16 +188,14 @@ function harness(options: Partial<IoOptions> = {}) {
     io,
     effects,
     errors,
-    /**
-     * Moves time forward millisecond by millisecond, firing due timers and, after each
-     * millisecond, sending what a liveness sweep would (the relay's sweeps less often).
-     */
+    /** Moves time forward by `ms` at once, then sweeps: what is due by then is sent now. */
     advance(ms: number) {
-      for (let i = 0; i < ms; i++) {
-        clock.increment(1);
-        const event = livenessEvent(actor.getSnapshot());
-        if (event !== undefined) actor.send(event);
-      }
+      clock.increment(ms);
+      sweep.sweep();
+    },
+    /** `advance(ms)`, `times` times over. */
+    advanceEach(ms: number, times: number) {
+      for (let i = 0; i < times; i++) this.advance(ms);
     },
     pong() {
       actor.send({ type: 'PONG' });
@@ -191,10 +207,6 @@ type Harness = ReturnType<typeof harness>;
 // ---------------------------------------------------------------------------------------------
 // The model: events, their execution on a live actor, and state serialisation
 // ---------------------------------------------------------------------------------------------
-
-const AFTER = {
-  admissionTimeout: 'xstate.after.admissionTimeout.connection.active.session.joining',
-} as const;
 
 const relay = (message: RelayedMessage): ConnectionEvent => ({ type: 'RELAY', message });
 
@@ -228,7 +240,7 @@ const EVENTS: readonly ConnectionEvent[] = [
   { type: 'DRAIN', retryAfterMs: 1000 },
   { type: 'SOCKET_CLOSED' },
   { type: 'SLOW_CONSUMER' },
-  ...Object.values(AFTER).map((type) => ({ type }) as unknown as ConnectionEvent),
+  { type: 'ADMISSION_TIMEOUT' },
 ];
 
 function describeEvent(event: ConnectionEvent): string {
@@ -238,7 +250,7 @@ function describeEvent(event: ConnectionEvent): string {
     case 'ADMISSION_FAILED':
       return `ADMISSION_FAILED(${event.code})`;
     default:
-      return (event.type as string).replace(/^xstate\.after\.(\w+)\..*$/, 'after $1');
+      return event.type;
   }
 }
 
@@ -277,19 +289,15 @@ const modelOptions = {
 async function execute(h: Harness, event: ConnectionEvent): Promise<void> {
   const latest = h.effects.joins.at(-1);
   const active = h.actor.getSnapshot().status === 'active';
-  switch (event.type as string) {
+  switch (event.type) {
     case 'ADMITTED': {
       if (latest === undefined) return;
       const awaited = sessionOf(h.actor.getSnapshot()) === 'joining';
-      const assigned = event as Extract<ConnectionEvent, { type: 'ADMITTED' }>;
-      expect(latest.reply.accept({ roomId: assigned.roomId, memberId: assigned.memberId })).toBe(
-        awaited,
-      );
+      expect(latest.reply.accept({ roomId: event.roomId, memberId: event.memberId })).toBe(awaited);
       return;
     }
     case 'ADMISSION_FAILED': {
-      const failed = event as Extract<ConnectionEvent, { type: 'ADMISSION_FAILED' }>;
-      latest?.reply.reject(failed.code, failed.message);
+      latest?.reply.reject(event.code, event.message);
       return;
     }
     case 'ROOM_CLOSED':
@@ -301,9 +309,8 @@ async function execute(h: Harness, event: ConnectionEvent): Promise<void> {
     case 'PONG':
       if (active) h.pong();
       return;
-    // PING_DUE and SILENT are sent as the sweep sends them, and the admission deadline is raised
-    // as the event its timer would send: moving the clock that far would bring the others due
-    // too. When they come is pinned by the tests further down.
+    // PING_DUE, SILENT and ADMISSION_TIMEOUT are sent as the sweep sends them: moving the clock
+    // that far would bring the others due too. When they come is pinned by the tests below.
     // Nothing reaches a closed connection: the registry forgets its socket.
     default:
       if (active) h.actor.send(event);
@@ -374,7 +381,7 @@ function expectEffects(
     return;
   }
 
-  switch (event.type as string) {
+  switch (event.type) {
     case 'HELLO':
       expected.sent = context.negotiated
         ? [errorOf(ErrorCode.InvalidMessage)]
@@ -424,7 +431,7 @@ function expectEffects(
       expect(sessionOf(after)).toBe('lobby');
       break;
     case 'RELAY': {
-      const { message } = event as Extract<ConnectionEvent, { type: 'RELAY' }>;
+      const { message } = event;
       if (!inRoom) {
         expected.sent = [errorOf(ErrorCode.NotInRoom)];
         break;
@@ -471,7 +478,7 @@ function expectEffects(
       break;
     case 'ADMISSION_FAILED':
       if (session === 'joining') {
-        const { code } = event as Extract<ConnectionEvent, { type: 'ADMISSION_FAILED' }>;
+        const { code } = event;
         expected.sent = [errorOf(code)];
         expected.failedJoins = code === ErrorCode.WrongPassword ? 1 : 0;
         expect(sessionOf(after)).toBe('lobby');
@@ -509,7 +516,7 @@ function expectEffects(
       expected.leaves = leaving;
       expect(after.status).toBe('done');
       break;
-    case AFTER.admissionTimeout:
+    case 'ADMISSION_TIMEOUT':
       if (session === 'joining') {
         expected.sent = [errorOf(ErrorCode.Unavailable)];
         expect(sessionOf(after)).toBe('lobby');
@@ -523,10 +530,12 @@ function expectEffects(
     case 'PING_DUE':
       expect(d.pings.ws).toBe(1);
       expect(d.pings.app).toEqual([now]);
-      expect(after.context.pingedAt).toBe(now);
+      expect(after.context.meter.pingedAt).toBe(now);
       break;
-    default:
-      throw new Error(`no oracle for ${String(event.type)}`);
+    default: {
+      const unexpected: never = event;
+      throw new Error(`no oracle for ${JSON.stringify(unexpected)}`);
+    }
   }
   expect(d).toMatchObject(expected);
   // Errors sent to the client are the errors reported to metrics.
@@ -636,7 +645,7 @@ describe('connection machine, model-based', () => {
       it('keeps pinging every interval while active, and never after it closed', async () => {
         const h = await replay(path.steps.slice(1));
         const before = copy(h.effects);
-        h.advance(3 * PING_INTERVAL_MS);
+        h.advanceEach(PING_INTERVAL_MS, 3);
         const d = delta(before, h.effects);
         const active = h.actor.getSnapshot().status === 'active';
         expect(d.pings.ws).toBe(active ? 3 : 0);
@@ -668,8 +677,8 @@ async function inRoom(h: Harness): Promise<void> {
   expect(h.effects.joins.at(-1)?.reply.accept({ roomId: ROOM_ID, memberId: MEMBER_ID })).toBe(true);
 }
 
-// The harness sends what `livenessEvent` asks for after every simulated millisecond, as a sweep
-// with a 1 ms period would; the relay's own sweep (liveness.sweep.spec.ts) only adds its period.
+// The harness sweeps at exactly the moments a test moves the clock to, so deadlines are pinned to
+// the millisecond; the relay's own sweep (liveness.sweep.spec.ts) only adds its period.
 describe('connection machine: heartbeat', () => {
   it('sends a WebSocket ping and an app-level Ping with the current time every pingIntervalMs', () => {
     const h = harness();
@@ -678,7 +687,7 @@ describe('connection machine: heartbeat', () => {
     expect(h.effects.pings.ws).toBe(0);
     h.advance(1);
     expect(h.effects.pings).toEqual({ ws: 1, app: [start + PING_INTERVAL_MS] });
-    h.advance(2 * PING_INTERVAL_MS);
+    h.advanceEach(PING_INTERVAL_MS, 2);
     expect(h.effects.pings).toEqual({
       ws: 3,
       app: [1, 2, 3].map((i) => start + i * PING_INTERVAL_MS),
@@ -691,7 +700,7 @@ describe('connection machine: heartbeat', () => {
     expect(h.effects.terminations).toBe(0);
     h.advance(1);
     expect(h.effects.terminations).toBe(1);
-    h.advance(5 * PONG_TIMEOUT_MS);
+    h.advanceEach(PONG_TIMEOUT_MS, 5);
     expect(h.effects.terminations).toBe(1);
   });
 
@@ -711,7 +720,7 @@ describe('connection machine: heartbeat', () => {
     h.advance(PONG_TIMEOUT_MS - 10);
     h.pong(); // counted: the deadline is now PONG_TIMEOUT_MS from here
     for (let i = 0; i < 100; i++) {
-      h.advance(1);
+      h.clock.increment(1);
       h.pong(); // all within a quarter interval of the counted one: ignored
     }
     h.advance(PONG_TIMEOUT_MS - 100 - 1);
@@ -725,7 +734,7 @@ describe('connection machine: heartbeat', () => {
     h.advance(PONG_TIMEOUT_MS);
     expect(h.effects.terminations).toBe(1);
     const pinged = h.effects.pings.ws;
-    h.advance(3 * PING_INTERVAL_MS);
+    h.advanceEach(PING_INTERVAL_MS, 3);
     expect(h.effects.pings.ws).toBe(pinged + 3);
     expect(h.effects.terminations).toBe(1);
   });
@@ -736,6 +745,27 @@ describe('connection machine: heartbeat', () => {
     h.advance(2 * PONG_TIMEOUT_MS);
     expect(h.effects.pings.ws).toBe(0);
     expect(h.effects.terminations).toBe(0);
+  });
+});
+
+describe('connection machine: frequent events', () => {
+  it('relays accepted messages and takes pongs and pings without replacing the snapshot', async () => {
+    const h = harness();
+    await inRoom(h);
+    const settled = h.actor.getSnapshot();
+    for (const message of [
+      { type: ClientType.SendMessage, data: { iv: 'i', ciphertext: 'c' } },
+      { type: ClientType.SendMessage, data: { iv: 'i', ciphertext: 'c' } },
+      { type: ClientType.Typing, data: { typing: true } },
+      { type: ClientType.SendReaction, data: { iv: 'i', ciphertext: 'c' } },
+    ] as const) {
+      h.actor.send(relay(message));
+    }
+    h.advance(PING_INTERVAL_MS);
+    h.pong();
+    expect(h.effects.relays).toHaveLength(4);
+    expect(h.effects.pings.ws).toBe(1);
+    expect(h.actor.getSnapshot()).toBe(settled);
   });
 });
 
@@ -806,8 +836,9 @@ describe('connection machine: admissions', () => {
     expect(h.actor.getSnapshot().context).toMatchObject({ roomId: ROOM_ID, memberId: MEMBER_ID });
   });
 
-  it('gives up on a join after admissionTimeoutMs with E024, and ignores its late answer', () => {
+  it('gives up on a join admissionTimeoutMs after the request with E024, and ignores its late answer', () => {
     const h = harness({ admissionTimeoutMs: 50 });
+    h.advance(70); // in the lobby: no deadline runs
     h.actor.send({ type: 'JOIN_ROOM', data: { roomId: ROOM_ID, name: 'b', password: '' } });
     h.advance(49);
     expect(h.effects.sent).toEqual([]);

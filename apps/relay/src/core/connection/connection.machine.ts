@@ -19,7 +19,12 @@ import {
 } from '@hush/protocol';
 import type { SnapshotFrom } from 'xstate';
 import { assertEvent, assign, setup } from 'xstate';
-import type { AdmissionReply, AdmissionRequest, MemberLink } from '../room/member-link.js';
+import type {
+  AdmissionReply,
+  AdmissionRequest,
+  Admitted,
+  MemberLink,
+} from '../room/member-link.js';
 import type { Bucket, RateLimit, Window } from '../budgets/rate-limiter.js';
 import { hasToken, takeToken, windowHasRoom, windowTake } from '../budgets/rate-limiter.js';
 import type { RelayedMessage } from '../room/room.machine.js';
@@ -93,10 +98,12 @@ export type ConnectionEvent =
   | { type: 'HELLO'; data: Hello['data'] }
   /** An application Pong (0x06) or a WebSocket pong. */
   | { type: 'PONG' }
-  /** A ping is due: `pingIntervalMs` passed since the start or the last ping (see `livenessEvent`). */
+  /** A ping is due: `pingIntervalMs` passed since the start or the last ping (see `dueEvent`). */
   | { type: 'PING_DUE' }
-  /** No counted pong for `pongTimeoutMs` since the start (see `livenessEvent`). */
+  /** No counted pong for `pongTimeoutMs` since the start (see `dueEvent`). */
   | { type: 'SILENT' }
+  /** The pending room request is `admissionTimeoutMs` old (see `dueEvent`). */
+  | { type: 'ADMISSION_TIMEOUT' }
   | { type: 'INVALID'; error: ProtocolError }
   | { type: 'TEXT_FRAME' }
   | { type: 'ADMITTED'; roomId: string; memberId: string }
@@ -107,10 +114,17 @@ export type ConnectionEvent =
   | { type: 'SLOW_CONSUMER' }
   | { type: 'SOCKET_CLOSED' };
 
-export interface ConnectionContext {
-  io: ConnectionIo;
+/**
+ * What a connection's frequent events change: its budgets and the times its deadlines run from.
+ * The machine creates one per connection with its context and updates it in place, in actions
+ * that do not `assign`, so an accepted message, a pong or a ping is a targetless transition that
+ * keeps the snapshot it started from (an `assign` copies the snapshot and the context). Nothing
+ * here decides which state the connection is in, only whether a budget or a deadline is spent;
+ * snapshots of one actor, and pure `transition()` calls from them, share it.
+ */
+export interface ConnectionMeter {
   /** Token buckets per kind of traffic (see `io.rate` for the budgets); chat has `chat` instead. */
-  rate: Readonly<Partial<Record<Exclude<RateKind, 'chat'>, Bucket>>>;
+  readonly buckets: Partial<Record<Exclude<RateKind, 'chat'>, Bucket>>;
   /** The chat budget, a sliding window as on the Arthas server: accepted messages' times. */
   chat: Window;
   /**
@@ -124,6 +138,13 @@ export interface ConnectionContext {
   heardAt: number;
   /** When the connection started or was last pinged: the next ping is due an interval later. */
   pingedAt: number;
+  /** When the last room request was made: a pending one times out `admissionTimeoutMs` later. */
+  requestedAt: number;
+}
+
+export interface ConnectionContext {
+  io: ConnectionIo;
+  meter: ConnectionMeter;
   /** Features granted by Hello; empty for clients that never negotiated. */
   features: ReadonlySet<Feature>;
   negotiated: boolean;
@@ -144,6 +165,12 @@ export interface ConnectionContext {
 }
 
 const SUPPORTED: ReadonlySet<string> = new Set(Object.values(Feature));
+
+/** What a connection has before Hello: one set shared by all of them. */
+const NO_FEATURES: ReadonlySet<Feature> = new Set();
+
+/** A chat window with nothing in it, shared: windows are replaced, never changed in place. */
+const NO_MESSAGES: Window = [];
 
 /** The budget each relayed message spends. */
 const RELAY_RATE = {
@@ -188,34 +215,24 @@ function rateKindOf(message: RelayedMessage): RateKind {
   return RELAY_RATE[message.type];
 }
 
-function budgetSpent(context: ConnectionContext, kind: RateKind): boolean {
-  const now = context.io.now();
+function budgetSpent({ io, meter }: ConnectionContext, kind: RateKind): boolean {
+  const now = io.now();
   if (kind === 'chat') {
-    return !context.announcement && !windowHasRoom(context.io.rate.chat, context.chat, now);
+    return !meter.announcement && !windowHasRoom(io.rate.chat, meter.chat, now);
   }
-  return !hasToken(context.io.rate[kind], context.rate[kind], now);
+  return !hasToken(io.rate[kind], meter.buckets[kind], now);
 }
 
-/** The budgets after one event of `kind`. */
-function spend(
-  context: ConnectionContext,
-  kind: RateKind,
-): Pick<ConnectionContext, 'rate' | 'chat' | 'announcement'> {
-  const now = context.io.now();
-  if (kind === 'chat') {
-    return context.announcement
-      ? { rate: context.rate, chat: context.chat, announcement: false }
-      : {
-          rate: context.rate,
-          chat: windowTake(context.io.rate.chat, context.chat, now),
-          announcement: false,
-        };
+/** Spends one event of `kind` (check `budgetSpent` first). */
+function spend({ io, meter }: ConnectionContext, kind: RateKind): void {
+  const now = io.now();
+  if (kind !== 'chat') {
+    meter.buckets[kind] = takeToken(io.rate[kind], meter.buckets[kind], now);
+  } else if (meter.announcement) {
+    meter.announcement = false;
+  } else {
+    meter.chat = windowTake(io.rate.chat, meter.chat, now);
   }
-  return {
-    rate: { ...context.rate, [kind]: takeToken(context.io.rate[kind], context.rate[kind], now) },
-    chat: context.chat,
-    announcement: context.announcement,
-  };
 }
 
 /** The address budget `event` spends, when it is a relayed message that spends one. */
@@ -257,32 +274,84 @@ function transferViolation(
   }
 }
 
-function nextTransferId(context: ConnectionContext, message: RelayedMessage): string | undefined {
-  switch (message.type) {
-    case ClientType.SendFileMeta:
-      return message.data.transferId;
-    case ClientType.SendFileComplete:
-    case ClientType.SendFileCancel:
-      return undefined;
-    default:
-      return context.transferId;
+/** Whether relaying `message` starts or ends the connection's outgoing transfer. */
+function changesTransfer(message: RelayedMessage): boolean {
+  return (
+    message.type === ClientType.SendFileMeta ||
+    message.type === ClientType.SendFileComplete ||
+    message.type === ClientType.SendFileCancel
+  );
+}
+
+/** The snapshot state of a connection waiting for its admission. */
+const JOINING = { active: { session: 'joining' } } as const;
+
+/** What `Seat` needs of the connection actor. */
+interface SeatHolder {
+  getSnapshot(): {
+    status: string;
+    context: ConnectionContext;
+    matches(value: typeof JOINING): boolean;
+  };
+  send(event: ConnectionEvent): void;
+}
+
+/**
+ * A connection's side of one admission (its reply) and, once seated, of its membership (its
+ * link): one object with its methods on the prototype, which the room holds for as long as the
+ * connection is its member, rather than a closure per method.
+ */
+class Seat implements MemberLink, AdmissionReply {
+  constructor(
+    private readonly holder: SeatHolder,
+    private readonly io: ConnectionIo,
+    /** The admission this seat answers (see `ConnectionContext.admission`). */
+    private readonly ticket: number,
+    readonly features: ReadonlySet<Feature>,
+  ) {}
+
+  deliver(frame: Uint8Array): void {
+    this.io.deliver(frame);
+  }
+
+  roomClosed(reason: string): void {
+    queueMicrotask(() => this.holder.send({ type: 'ROOM_CLOSED', reason }));
+  }
+
+  accept(admitted: Admitted): boolean {
+    if (!this.awaited()) return false;
+    this.holder.send({ type: 'ADMITTED', ...admitted });
+    return true;
+  }
+
+  reject(code: ErrorCodeType, message: string): void {
+    if (this.awaited()) this.holder.send({ type: 'ADMISSION_FAILED', code, message });
+  }
+
+  /** Whether the connection still waits for this admission, not a later one or none. */
+  private awaited(): boolean {
+    const snapshot = this.holder.getSnapshot();
+    return (
+      snapshot.status === 'active' &&
+      snapshot.context.admission === this.ticket &&
+      snapshot.matches(JOINING)
+    );
   }
 }
 
 /**
  * One WebSocket connection: a lobby, an admission in progress, or membership of one room (as the
  * Arthas protocol has it), plus liveness (Ping every interval, dead without Pong). The gateway
- * feeds it validated messages; every effect goes through `io`. Liveness has no timer of its own:
- * a relay-wide sweep (`LivenessSweep`) sends `PING_DUE` and `SILENT` when `livenessEvent` says so.
+ * feeds it validated messages; every effect goes through `io`. It has no timer of its own: a
+ * relay-wide sweep (`LivenessSweep`) sends `PING_DUE`, `SILENT` and `ADMISSION_TIMEOUT` when
+ * `dueEvent` says so. The frequent events (accepted messages, pongs, pings) change only the
+ * connection's `meter`, in place, and leave its snapshot as it was.
  */
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
     input: {} as { io: ConnectionIo },
-  },
-  delays: {
-    admissionTimeout: ({ context }) => context.io.admissionTimeoutMs,
   },
   guards: {
     lockedOut: ({ context }) => context.io.lockedOut(),
@@ -309,19 +378,21 @@ export const connectionMachine = setup({
      * are ignored, so a pong flood costs no timer work.
      */
     pongTooSoon: ({ context }) =>
-      context.io.now() - context.lastPong < context.io.heartbeat.pingIntervalMs / 4,
+      context.io.now() - context.meter.lastPong < context.io.heartbeat.pingIntervalMs / 4,
+    changesTransfer: ({ event }) => event.type === 'RELAY' && changesTransfer(event.message),
   },
   actions: {
     countAdmission: assign({ admission: ({ context }) => context.admission + 1 }),
-    spendJoin: assign(({ context }) => spend(context, 'join')),
+    spendJoin: ({ context }) => spend(context, 'join'),
     spendAddressJoin: ({ context }) => context.io.spendAddress('join'),
-    spendInvalid: assign(({ context }) => spend(context, 'invalid')),
+    spendInvalid: ({ context }) => spend(context, 'invalid'),
     spendAddressInvalid: ({ context }) => context.io.spendAddress('invalid'),
-    spendLobby: assign(({ context }) => spend(context, 'lobby')),
-    notePong: assign(({ context }) => {
-      const now = context.io.now();
-      return { lastPong: now, heardAt: now };
-    }),
+    spendLobby: ({ context }) => spend(context, 'lobby'),
+    notePong: ({ context: { io, meter } }) => {
+      const now = io.now();
+      meter.lastPong = now;
+      meter.heardAt = now;
+    },
     requestAdmission: ({ context, event, self }) => {
       const request: RoomRequest | undefined =
         event.type === 'CREATE_ROOM'
@@ -346,35 +417,17 @@ export const connectionMachine = setup({
               }
             : undefined;
       if (request === undefined) return;
-      const ticket = context.admission;
-      const awaited = (): boolean => {
-        const snapshot = self.getSnapshot();
-        return (
-          snapshot.status === 'active' &&
-          snapshot.context.admission === ticket &&
-          snapshot.matches({ active: { session: 'joining' } })
-        );
-      };
-      const link: MemberLink = {
-        features: context.features,
-        deliver: (frame) => context.io.deliver(frame),
-        roomClosed: (reason) => queueMicrotask(() => self.send({ type: 'ROOM_CLOSED', reason })),
-      };
-      context.io.join(request, link, {
-        accept: (admitted) => {
-          if (!awaited()) return false;
-          self.send({ type: 'ADMITTED', ...admitted });
-          return true;
-        },
-        reject: (code, message) => {
-          if (awaited()) self.send({ type: 'ADMISSION_FAILED', code, message });
-        },
-      });
+      context.meter.requestedAt = context.io.now();
+      const seat = new Seat(self, context.io, context.admission, context.features);
+      context.io.join(request, seat, seat);
     },
     enterRoom: assign(({ event }) => {
       assertEvent(event, 'ADMITTED');
-      return { roomId: event.roomId, memberId: event.memberId, announcement: true };
+      return { roomId: event.roomId, memberId: event.memberId };
     }),
+    grantAnnouncement: ({ context }) => {
+      context.meter.announcement = true;
+    },
     leaveRoom: ({ context }) => {
       if (context.roomId !== undefined && context.memberId !== undefined) {
         context.io.leave(context.roomId, context.memberId);
@@ -414,19 +467,27 @@ export const connectionMachine = setup({
       const kind = addressKindOf(event);
       if (kind !== undefined) addressLimited(context, kind);
     },
-    relay: ({ context, event }) => {
+    /**
+     * Relays the message and spends its budgets: one action, as each action costs XState a few
+     * objects on the hot path.
+     */
+    acceptRelay: ({ context, event }) => {
       assertEvent(event, 'RELAY');
       if (context.roomId !== undefined && context.memberId !== undefined) {
         context.io.relay(context.roomId, context.memberId, event.message);
       }
+      spend(context, rateKindOf(event.message));
+      const kind = addressKindOf(event);
+      if (kind !== undefined) context.io.spendAddress(kind);
     },
-    /** Spends the message's budget and tracks the connection's one outgoing transfer. */
-    acceptRelay: assign(({ context, event }) => {
-      assertEvent(event, 'RELAY');
-      return {
-        ...spend(context, rateKindOf(event.message)),
-        transferId: nextTransferId(context, event.message),
-      };
+    /** Tracks the connection's one outgoing transfer (see the `changesTransfer` guard). */
+    trackTransfer: assign({
+      transferId: ({ event }) => {
+        assertEvent(event, 'RELAY');
+        return event.message.type === ClientType.SendFileMeta
+          ? event.message.data.transferId
+          : undefined;
+      },
     }),
     spendAddressRelay: ({ context, event }) => {
       const kind = addressKindOf(event);
@@ -464,7 +525,9 @@ export const connectionMachine = setup({
       context.io.ping();
       context.io.send({ type: ServerType.Ping, data: { t: context.io.now() } });
     },
-    notePing: assign({ pingedAt: ({ context }) => context.io.now() }),
+    notePing: ({ context }) => {
+      context.meter.pingedAt = context.io.now();
+    },
     terminate: ({ context }) => context.io.terminate(),
     drain: ({ context, event }) => {
       assertEvent(event, 'DRAIN');
@@ -488,13 +551,16 @@ export const connectionMachine = setup({
     const now = input.io.now();
     return {
       io: input.io,
-      rate: {},
-      chat: [],
-      announcement: false,
-      lastPong: Number.NEGATIVE_INFINITY,
-      heardAt: now,
-      pingedAt: now,
-      features: new Set(),
+      meter: {
+        buckets: {},
+        chat: NO_MESSAGES,
+        announcement: false,
+        lastPong: Number.NEGATIVE_INFINITY,
+        heardAt: now,
+        pingedAt: now,
+        requestedAt: now,
+      },
+      features: NO_FEATURES,
       negotiated: false,
       roomId: undefined,
       memberId: undefined,
@@ -578,13 +644,13 @@ export const connectionMachine = setup({
               },
             },
             joining: {
-              after: { admissionTimeout: { target: 'lobby', actions: 'admissionTimedOut' } },
               on: {
+                ADMISSION_TIMEOUT: { target: 'lobby', actions: 'admissionTimedOut' },
                 // A drain gives up a pending join as LeaveRoom does: the client will never hear
                 // of the seat, and the room releases it when it is granted. (Nothing draining
                 // ever gets here: the lobby takes no room requests then.)
                 DRAIN: { target: 'lobby', actions: ['drain', 'markDraining'] },
-                ADMITTED: { target: 'inRoom', actions: 'enterRoom' },
+                ADMITTED: { target: 'inRoom', actions: ['enterRoom', 'grantAnnouncement'] },
                 ADMISSION_FAILED: { target: 'lobby', actions: 'admissionFailed' },
                 CREATE_ROOM: { actions: 'alreadyInRoom' },
                 JOIN_ROOM: { actions: 'alreadyInRoom' },
@@ -607,7 +673,12 @@ export const connectionMachine = setup({
                   { guard: 'transferViolation', actions: 'rejectTransfer' },
                   { guard: 'relayBudgetSpent', actions: 'relayRateLimited' },
                   { guard: 'addressBudgetSpent', actions: 'addressRateLimited' },
-                  { actions: ['relay', 'acceptRelay', 'spendAddressRelay'] },
+                  {
+                    guard: 'changesTransfer',
+                    actions: ['acceptRelay', 'trackTransfer'],
+                  },
+                  // The hot path: a targetless transition without `assign`.
+                  { actions: 'acceptRelay' },
                 ],
               },
             },
@@ -636,20 +707,29 @@ export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
 
 const PING_DUE = { type: 'PING_DUE' } as const satisfies ConnectionEvent;
 const SILENT = { type: 'SILENT' } as const satisfies ConnectionEvent;
+const ADMISSION_TIMEOUT = { type: 'ADMISSION_TIMEOUT' } as const satisfies ConnectionEvent;
 const WATCHING = { active: { watchdog: 'watching' } } as const;
 
+/** The events the relay-wide sweep sends when a connection's deadline passes. */
+export type DueEvent = typeof PING_DUE | typeof SILENT | typeof ADMISSION_TIMEOUT;
+
 /**
- * The liveness event a connection needs now, judged from the times it recorded on its own clock
+ * The timed event a connection needs now, judged from the times it recorded on its own clock
  * (`io.now()`): `SILENT` once no counted pong arrived for `pongTimeoutMs` since the later of its
- * start and its last counted pong, `PING_DUE` once `pingIntervalMs` passed since its start or
- * last ping, else nothing. Allocates nothing for a connection that needs nothing.
+ * start and its last counted pong, `ADMISSION_TIMEOUT` once its pending room request is
+ * `admissionTimeoutMs` old, `PING_DUE` once `pingIntervalMs` passed since its start or last
+ * ping, else nothing. Each event makes its own condition false, so asking again until nothing
+ * is due ends. Allocates nothing for a connection that needs nothing.
  */
-export function livenessEvent(
-  snapshot: ConnectionSnapshot,
-): typeof PING_DUE | typeof SILENT | undefined {
+export function dueEvent(snapshot: ConnectionSnapshot): DueEvent | undefined {
   if (snapshot.status !== 'active') return undefined;
-  const { io, heardAt, pingedAt } = snapshot.context;
+  const { io, meter } = snapshot.context;
   const now = io.now();
-  if (now - heardAt >= io.heartbeat.pongTimeoutMs && snapshot.matches(WATCHING)) return SILENT;
-  return now - pingedAt >= io.heartbeat.pingIntervalMs ? PING_DUE : undefined;
+  if (now - meter.heardAt >= io.heartbeat.pongTimeoutMs && snapshot.matches(WATCHING)) {
+    return SILENT;
+  }
+  if (now - meter.requestedAt >= io.admissionTimeoutMs && snapshot.matches(JOINING)) {
+    return ADMISSION_TIMEOUT;
+  }
+  return now - meter.pingedAt >= io.heartbeat.pingIntervalMs ? PING_DUE : undefined;
 }

@@ -1,3 +1,4 @@
+import { ErrorCode, ServerType } from '@hush/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Actor } from 'xstate';
 import { createActor } from 'xstate';
@@ -7,6 +8,7 @@ import type { LivenessTarget } from './liveness.sweep.js';
 import { LivenessSweep, MIN_SWEEP_MS, sweepPeriodMs } from './liveness.sweep.js';
 
 const HEARTBEAT = { pingIntervalMs: 1000, pongTimeoutMs: 3000 };
+const TIMING = { ...HEARTBEAT, admissionTimeoutMs: 2000 };
 const PERIOD = HEARTBEAT.pingIntervalMs / 4;
 
 interface Connection {
@@ -15,36 +17,44 @@ interface Connection {
   target: LivenessTarget;
   /** When each WebSocket ping went out (the app-level Ping goes with it). */
   pings: number[];
+  /** Error codes sent to the client. */
+  errors: string[];
   terminations: number;
   /** Every event the sweep sent, by type. */
   events: ConnectionEvent['type'][];
 }
 
-/** A connection actor on the fake clock whose io records pings and terminations only. */
+/**
+ * A connection actor on the fake clock whose io records pings, terminations and errors, and
+ * leaves room requests unanswered.
+ */
 function connect(): Connection {
   const pings: number[] = [];
+  const errors: string[] = [];
   const events: ConnectionEvent['type'][] = [];
   let terminations = 0;
   const unused = () => {
     throw new Error('not used by liveness');
   };
   const io: ConnectionIo = {
-    rate: {} as ConnectionIo['rate'],
+    rate: { join: { events: 10, windowMs: 1000 } } as ConnectionIo['rate'],
     heartbeat: HEARTBEAT,
-    admissionTimeoutMs: 10_000,
+    admissionTimeoutMs: TIMING.admissionTimeoutMs,
     serverLimits: {} as ConnectionIo['serverLimits'],
-    observer: { rateLimited: unused, error: unused },
+    observer: { rateLimited: unused, error: () => undefined },
     now: () => Date.now(),
-    send: () => undefined,
+    send: (message) => {
+      if (message.type === ServerType.Error) errors.push(message.data.code);
+    },
     deliver: unused,
     ping: () => pings.push(Date.now()),
     close: unused,
     terminate: () => terminations++,
-    lockedOut: unused,
+    lockedOut: () => false,
     recordFailedJoin: unused,
-    addressAllows: unused,
-    spendAddress: unused,
-    join: unused,
+    addressAllows: () => true,
+    spendAddress: () => undefined,
+    join: () => undefined,
     relay: unused,
     leave: unused,
   };
@@ -61,6 +71,7 @@ function connect(): Connection {
       },
     },
     pings,
+    errors,
     get terminations() {
       return terminations;
     },
@@ -75,17 +86,20 @@ describe('liveness sweep', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     connections = [];
-    sweep = new LivenessSweep(HEARTBEAT, () => connections.map((c) => c.target));
+    sweep = new LivenessSweep(TIMING, () => connections.map((c) => c.target));
   });
   afterEach(() => {
     sweep.stop();
     vi.useRealTimers();
   });
 
-  it('ticks every quarter of the shorter heartbeat duration, and no faster than MIN_SWEEP_MS', () => {
+  it('ticks every quarter of the shortest duration it watches, and no faster than MIN_SWEEP_MS', () => {
     expect(sweep.periodMs).toBe(PERIOD);
-    expect(sweepPeriodMs({ pingIntervalMs: 400, pongTimeoutMs: 200 })).toBe(50);
-    expect(sweepPeriodMs({ pingIntervalMs: 4, pongTimeoutMs: 8 })).toBe(MIN_SWEEP_MS);
+    expect(sweepPeriodMs({ ...TIMING, pongTimeoutMs: 200 })).toBe(50);
+    expect(sweepPeriodMs({ ...TIMING, admissionTimeoutMs: 600 })).toBe(150);
+    expect(sweepPeriodMs({ pingIntervalMs: 4, pongTimeoutMs: 8, admissionTimeoutMs: 8 })).toBe(
+      MIN_SWEEP_MS,
+    );
   });
 
   it('runs one timer for all connections, from start() until stop()', () => {
@@ -109,7 +123,7 @@ describe('liveness sweep', () => {
     vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs / 2);
     const second = connect();
     connections.push(second);
-    const start = [first, second].map((c) => c.actor.getSnapshot().context.pingedAt);
+    const start = [first, second].map((c) => c.actor.getSnapshot().context.meter.pingedAt);
     for (let i = 0; i < 4; i++) {
       vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs);
       [first, second].forEach((c) => c.actor.send({ type: 'PONG' }));
@@ -189,5 +203,38 @@ describe('liveness sweep', () => {
     expect(closed.events).toEqual([]);
     expect(closed.pings).toEqual([]);
     expect(closed.terminations).toBe(0);
+  });
+
+  it('gives up a pending join between admissionTimeoutMs and a tick after the request, once', () => {
+    sweep.start();
+    const joining = connect();
+    connections.push(joining);
+    vi.advanceTimersByTime(PERIOD / 2);
+    joining.actor.send({
+      type: 'JOIN_ROOM',
+      data: { roomId: 'R'.repeat(21), name: 'b', password: '' },
+    });
+    vi.advanceTimersByTime(TIMING.admissionTimeoutMs - 1);
+    expect(joining.errors).toEqual([]);
+    vi.advanceTimersByTime(PERIOD);
+    expect(joining.errors).toEqual([ErrorCode.Unavailable]);
+    vi.advanceTimersByTime(2 * TIMING.admissionTimeoutMs);
+    expect(joining.events.filter((type) => type === 'ADMISSION_TIMEOUT')).toEqual([
+      'ADMISSION_TIMEOUT',
+    ]);
+  });
+
+  it('sends a connection every event due in one walk', () => {
+    const late = connect();
+    connections.push(late);
+    late.actor.send({
+      type: 'JOIN_ROOM',
+      data: { roomId: 'R'.repeat(21), name: 'b', password: '' },
+    });
+    vi.advanceTimersByTime(HEARTBEAT.pongTimeoutMs); // no sweep ran meanwhile
+    sweep.sweep();
+    expect(late.events).toEqual(['SILENT', 'ADMISSION_TIMEOUT', 'PING_DUE']);
+    sweep.sweep();
+    expect(late.events).toHaveLength(3);
   });
 });

@@ -226,7 +226,10 @@ export class SessionRegistry {
         pongTimeoutMs: deps.config.heartbeat.pongTimeoutMs,
       },
     };
-    this.liveness = new LivenessSweep(deps.config.heartbeat, () => this.actors());
+    this.liveness = new LivenessSweep(
+      { ...deps.config.heartbeat, admissionTimeoutMs: ADMISSION_TIMEOUT_MS },
+      () => this.actors(),
+    );
   }
 
   get size(): number {

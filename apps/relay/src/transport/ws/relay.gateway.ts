@@ -51,7 +51,8 @@ export class RelayGateway implements OnGatewayConnection {
       connection.frame(isBinary ? toBytes(data) : data.toString()),
     );
     socket.on('pong', () => connection.pong());
-    socket.once('close', () => connection.closed());
+    // ws emits 'close' once; `on` spares the wrapper `once` would keep for every idle socket.
+    socket.on('close', () => connection.closed());
   }
 }
 
