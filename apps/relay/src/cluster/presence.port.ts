@@ -2,6 +2,13 @@ import type { Member } from '@hush/protocol';
 import { ErrorCode } from '@hush/protocol';
 
 /** Room settings fixed at creation. */
+
+/**
+ * How long every presence adapter remembers the id of an expired room, to answer E007 (expired)
+ * instead of E001 (no such room) to late joiners.
+ */
+export const EXPIRED_ROOM_MEMORY_MS = 3_600_000;
+
 export interface RoomSettings {
   /** Seconds after which clients hide messages; 0 = not ephemeral. */
   ephemeral: number;

@@ -9,7 +9,7 @@ import type {
   RoomSnapshot,
   SeatLoss,
 } from '../presence.port.js';
-import { AdmissionError, admissionRefused } from '../presence.port.js';
+import { AdmissionError, admissionRefused, EXPIRED_ROOM_MEMORY_MS } from '../presence.port.js';
 
 interface StoredRoom {
   ephemeral: number;
@@ -26,8 +26,6 @@ export class MemoryPresenceStore {
   readonly expired = new Map<string, number>();
 }
 
-/** How long the id of an expired room is remembered, to answer E007 instead of E001. */
-export const EXPIRED_ROOM_MEMORY_SECONDS = 3600;
 const EXPIRY_SLACK_SECONDS = 2;
 /** Most expired ids remembered at once; the oldest are forgotten first. */
 const MAX_EXPIRED_REMEMBERED = 100_000;
@@ -111,7 +109,7 @@ export class MemoryPresence implements PresencePort {
       if (until > now && expired.size < MAX_EXPIRED_REMEMBERED) break;
       expired.delete(id);
     }
-    expired.set(roomId, now + EXPIRED_ROOM_MEMORY_SECONDS);
+    expired.set(roomId, now + EXPIRED_ROOM_MEMORY_MS / 1000);
   }
 
   onEviction(_listener: (eviction: Eviction) => void): void {

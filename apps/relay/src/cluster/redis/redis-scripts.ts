@@ -20,12 +20,6 @@ function script(name: string): Script {
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/**
- * How long the id of an expired room is remembered, to answer E007 instead of E001 (REMOVE_MEMBERS
- * takes it as ARGV[2]).
- */
-export const EXPIRED_ROOM_MEMORY_MS = 3_600_000;
-
 export const CREATE_ROOM = script('create-room');
 export const JOIN_ROOM = script('join-room');
 export const REMOVE_MEMBERS = script('remove-members');

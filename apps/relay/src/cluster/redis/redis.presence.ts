@@ -16,12 +16,16 @@ import type {
   RoomSnapshot,
   SeatLoss,
 } from '../presence.port.js';
-import { AdmissionError, admissionRefused, isAdmissionCode } from '../presence.port.js';
+import {
+  AdmissionError,
+  admissionRefused,
+  EXPIRED_ROOM_MEMORY_MS,
+  isAdmissionCode,
+} from '../presence.port.js';
 import {
   ASSERT_ROOM,
   CREATE_ROOM,
   EXPIRED_REPLICAS,
-  EXPIRED_ROOM_MEMORY_MS,
   JOIN_ROOM,
   REGISTER_REPLICA,
   REMOVE_MEMBERS,
