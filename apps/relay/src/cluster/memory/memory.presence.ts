@@ -39,6 +39,11 @@ export class MemoryPresence implements PresencePort {
     private readonly passwords: PasswordChecker = new PasswordChecker(),
   ) {}
 
+  /** A member as stored: fields written out, since a spread gives each object its own shape. */
+  private stored(member: Member): Member & { replicaId: string } {
+    return { id: member.id, name: member.name, color: member.color, replicaId: this.replicaId };
+  }
+
   async createRoom(roomId: string, settings: RoomSettings, creator: Member): Promise<RoomSnapshot> {
     const password = await whenNotBusy(() => this.passwords.make(settings.passwordHash));
     if (this.store.rooms.has(roomId)) {
@@ -48,7 +53,7 @@ export class MemoryPresence implements PresencePort {
       ephemeral: settings.ephemeral,
       expiresAt: settings.expiresAt,
       password,
-      members: new Map([[creator.id, { ...creator, replicaId: this.replicaId }]]),
+      members: new Map([[creator.id, this.stored(creator)]]),
     };
     this.store.rooms.set(roomId, room);
     return snapshot(roomId, room);
@@ -74,7 +79,7 @@ export class MemoryPresence implements PresencePort {
     for (const other of room.members.values()) {
       if (nameKey(other.name) === key) throw admissionRefused(ErrorCode.NameTaken);
     }
-    room.members.set(member.id, { ...member, replicaId: this.replicaId });
+    room.members.set(member.id, this.stored(member));
     return snapshot(roomId, room);
   }
 
