@@ -48,7 +48,7 @@ const message = {
 };
 
 let delivered = 0;
-/** @returns {import('../apps/relay/dist/rooms/member-link.js').MemberLink} */
+/** @returns {import('../apps/relay/dist/core/room/member-link.js').MemberLink} */
 const link = () => ({
   features: new Set(),
   deliver: () => void delivered++,

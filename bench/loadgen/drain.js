@@ -36,7 +36,7 @@ import WebSocket from 'ws';
 import { Histogram } from '../lib/histogram.js';
 import { listenQueueDrops, round, usageBetween } from '../lib/procfs.js';
 import { MsgpackClient, replyTo, ServerError } from './clients.js';
-import { frameNumber, nowMs, numberedChatFrame } from './frames.js';
+import { frameNumber, memberName, nowMs, numberedChatFrame } from './frames.js';
 import { allOrThrow, pool } from './pool.js';
 
 /** @typedef {import('../lib/procfs.js').Sample} Sample */
@@ -68,14 +68,9 @@ const NO_SINK = {
   closedUnexpectedly() {},
 };
 
-/** @param {number} index */
-function memberName(index) {
-  return `m${index.toString(36)}`;
-}
-
 /** @param {string} name  a name made by memberName; -1 for any other */
 function memberIndex(name) {
-  const index = name.startsWith('m') ? Number.parseInt(name.slice(1), 36) : Number.NaN;
+  const index = name.startsWith('m') ? Number.parseInt(name.slice(1), 10) : Number.NaN;
   return Number.isInteger(index) ? index : -1;
 }
 
@@ -189,7 +184,7 @@ class Member {
     this.run = run;
     this.index = index;
     this.home = home;
-    this.name = memberName(index);
+    this.name = memberName('m', index);
     this.room = Math.floor(index / run.roomSize);
     this.slot = index % run.roomSize;
     /** @type {'new' | 'joining' | 'in' | 'leaving' | 'away' | 'failed' | 'done'} */

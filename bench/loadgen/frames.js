@@ -83,3 +83,14 @@ export function sentAt(frame) {
   const at = frame.indexOf(MARKER);
   return at < 0 ? undefined : frame.readDoubleLE(at + MARKER.length);
 }
+
+/**
+ * A member's nickname: the prefix and the index in decimal. Nicknames must differ by their UTS #39
+ * skeleton, where digits and letters can collide (`m1` and `ml`, `m0` and `mo`); digits alone map
+ * one to one.
+ * @param {string} prefix
+ * @param {number} index
+ */
+export function memberName(prefix, index) {
+  return `${prefix}${index}`;
+}

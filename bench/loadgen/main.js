@@ -9,7 +9,7 @@ import { usageBetween, round } from '../lib/procfs.js';
 import { ErrorCode } from '@hush/protocol';
 import { MsgpackClient, ServerError, SocketIoClient } from './clients.js';
 import { drain as drainScenario } from './drain.js';
-import { chatFrame, nowMs } from './frames.js';
+import { chatFrame, memberName, nowMs } from './frames.js';
 import { allOrThrow, pool } from './pool.js';
 
 /** @typedef {import('./clients.js').Sink} Sink */
@@ -256,7 +256,7 @@ async function populate(unit, layout, firstIndex, deadline) {
   const roomIds = allOrThrow(
     await pool(firsts, concurrency, deadline, (first) =>
       admit(() =>
-        /** @type {Client} */ (clients[first]).create(`m${(firstIndex + first).toString(36)}`),
+        /** @type {Client} */ (clients[first]).create(memberName('m', firstIndex + first)),
       ),
     ),
     'room creations',
@@ -269,7 +269,7 @@ async function populate(unit, layout, firstIndex, deadline) {
       joins.push({
         client: /** @type {Client} */ (clients[i]),
         roomId: /** @type {string} */ (roomIds[room]),
-        name: `m${(firstIndex + i).toString(36)}`,
+        name: memberName('m', firstIndex + i),
       });
     }
   });
@@ -750,7 +750,7 @@ async function churn(unit) {
       let client;
       try {
         client = await openClient(unit, index);
-        await client.join(roomId, `c${index.toString(36)}`);
+        await client.join(roomId, memberName('c', index));
         joinLatency.record(nowMs() - began);
         await client.close();
         state.cycles += 1;
