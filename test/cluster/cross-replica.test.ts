@@ -275,10 +275,12 @@ describe('admission rules across replicas', () => {
   });
 
   it('answers E007 on every replica once an expired room has closed, keeping only its expiry', async () => {
-    const alice = track(await createRoom(a.url, 'alice', { expiry: 1 }));
+    // The room lives until the end of the second `expiry` seconds from now (expiresAt is in whole
+    // seconds): 2 to 3 s, time enough for bob to join on a busy machine; 1 could be 0.1 s.
+    const alice = track(await createRoom(a.url, 'alice', { expiry: 3 }));
     const bob = track(await joinRoom(b.url, alice.roomId, 'bob'));
-    await alice.client.next(ServerType.RoomClosed, 4000);
-    await bob.client.next(ServerType.RoomClosed, 4000);
+    await alice.client.next(ServerType.RoomClosed, 6000);
+    await bob.client.next(ServerType.RoomClosed, 6000);
     for (const relay of [a, b, c]) {
       expect(
         await eventually('the room to be closed', async () => {
