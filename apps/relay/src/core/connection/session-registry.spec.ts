@@ -43,28 +43,40 @@ class FakeTransport implements Transport {
   }
 }
 
-describe('session registry: liveness', () => {
-  let core: RelayCore;
+const ADDRESS = '192.0.2.7';
 
+/**
+ * A relay core for each test of the calling `describe`, on fake timers, with `limits` over the
+ * defaults, and connections to it over fake transports.
+ */
+function fakeTransportRelay(limits: Record<string, number> = {}) {
+  const relay = {
+    core: undefined as unknown as RelayCore,
+    open(counted = true): FakeTransport {
+      const transport = new FakeTransport();
+      transport.events = relay.core.sessions.open(transport, { address: ADDRESS, counted });
+      return transport;
+    },
+  };
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
-    const config = loadConfig({ env: {}, argv: [], overrides: { heartbeat: HEARTBEAT } });
-    core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
+    const overrides = { heartbeat: HEARTBEAT, limits };
+    const config = loadConfig({ env: {}, argv: [], overrides });
+    relay.core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
   });
   afterEach(async () => {
-    await core.close();
+    await relay.core.close();
     vi.useRealTimers();
   });
+  return relay;
+}
 
-  function open(): FakeTransport {
-    const transport = new FakeTransport();
-    transport.events = core.sessions.open(transport, { address: '192.0.2.1', counted: true });
-    return transport;
-  }
+describe('session registry: liveness', () => {
+  const relay = fakeTransportRelay();
 
   it('runs one sweep timer while connections are open, and none once the last one closed', () => {
     const idle = vi.getTimerCount();
-    const sockets = [open(), open(), open()];
+    const sockets = [relay.open(), relay.open(), relay.open()];
     expect(vi.getTimerCount()).toBe(idle + 1);
     for (const socket of sockets) socket.terminate();
     expect(vi.getTimerCount()).toBe(idle);
@@ -72,8 +84,8 @@ describe('session registry: liveness', () => {
 
   it('stops the sweep when the relay core closes, however many connections are still open', async () => {
     const idle = vi.getTimerCount();
-    const socket = open();
-    await core.close();
+    const socket = relay.open();
+    await relay.core.close();
     expect(vi.getTimerCount()).toBe(idle);
     vi.advanceTimersByTime(2 * HEARTBEAT.pongTimeoutMs);
     expect(socket.pings).toBe(0);
@@ -81,8 +93,8 @@ describe('session registry: liveness', () => {
   });
 
   it('pings every open socket and terminates the ones that stay silent', () => {
-    const mute = open();
-    const answering = open();
+    const mute = relay.open();
+    const answering = relay.open();
     for (let t = 0; t < 2 * HEARTBEAT.pongTimeoutMs; t += 50) {
       const before = answering.pings;
       vi.advanceTimersByTime(50);
@@ -96,27 +108,13 @@ describe('session registry: liveness', () => {
 });
 
 describe('session registry: drain', () => {
-  let core: RelayCore;
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 1_700_000_000_000 });
-    const config = loadConfig({ env: {}, argv: [], overrides: { heartbeat: HEARTBEAT } });
-    core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
-  });
-  afterEach(async () => {
-    await core.close();
-    vi.useRealTimers();
-  });
+  const relay = fakeTransportRelay();
 
   it('keeps its closes within the span when the event loop runs a timer late', async () => {
-    const sockets = Array.from({ length: 200 }, () => {
-      const transport = new FakeTransport();
-      transport.events = core.sessions.open(transport, { address: '192.0.2.1', counted: true });
-      return transport;
-    });
+    const sockets = Array.from({ length: 200 }, () => relay.open());
     const closed = () => sockets.filter((transport) => !transport.open).length;
     const windowMs = 2_000;
-    const drained = core.sessions.drain(windowMs, () => 0.5);
+    const drained = relay.core.sessions.drain(windowMs, () => 0.5);
     // The first batch goes at once; then the loop is busy for the whole close span.
     expect(closed()).toBe(200 / DRAIN_STEPS);
     vi.setSystemTime(Date.now() + windowMs / 2);
@@ -128,35 +126,12 @@ describe('session registry: drain', () => {
 });
 
 describe('session registry: a connection over a fake transport', () => {
-  let core: RelayCore;
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 1_700_000_000_000 });
-    const config = loadConfig({
-      env: {},
-      argv: [],
-      overrides: {
-        heartbeat: HEARTBEAT,
-        limits: { maxConnectionsPerIp: 1, maxBufferedBytes: 128 * 1024 },
-      },
-    });
-    core = new RelayCore(config, 'r1', createLogger('silent', 'r1'), memoryBackends('r1'));
-  });
-  afterEach(async () => {
-    await core.close();
-    vi.useRealTimers();
-  });
-
-  function open(counted = true): FakeTransport {
-    const transport = new FakeTransport();
-    transport.events = core.sessions.open(transport, { address: '192.0.2.7', counted });
-    return transport;
-  }
+  const relay = fakeTransportRelay({ maxConnectionsPerIp: 1, maxBufferedBytes: 128 * 1024 });
 
   const hello = encode({ type: ClientType.Hello, data: { version: 1, features: ['notices'] } });
 
   it('decodes frames for its actor and writes the answers to its transport', () => {
-    const transport = open();
+    const transport = relay.open();
     transport.events?.frame(hello);
     expect(transport.sent.map((frame) => decodeServerMessage(frame))).toEqual([
       { ok: true, value: expect.objectContaining({ type: ServerType.Welcome }) },
@@ -164,31 +139,31 @@ describe('session registry: a connection over a fake transport', () => {
   });
 
   it('counts connections until their transport closes', () => {
-    const first = open();
-    const second = open();
-    expect(core.sessions.size).toBe(2);
+    const first = relay.open();
+    const second = relay.open();
+    expect(relay.core.sessions.size).toBe(2);
     first.terminate();
-    expect(core.sessions.size).toBe(1);
+    expect(relay.core.sessions.size).toBe(1);
     second.terminate();
-    expect(core.sessions.size).toBe(0);
+    expect(relay.core.sessions.size).toBe(0);
   });
 
   it('counts a connection not counted at accept against its address, until it closes', () => {
-    const transport = open(false);
-    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(false);
+    const transport = relay.open(false);
+    expect(relay.core.budgets.connectionAllowed(addressKey(ADDRESS))).toBe(false);
     transport.terminate();
-    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+    expect(relay.core.budgets.connectionAllowed(addressKey(ADDRESS))).toBe(true);
   });
 
   it('leaves the address budget to the accept side for a connection counted there', () => {
-    const transport = open(true);
-    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+    const transport = relay.open(true);
+    expect(relay.core.budgets.connectionAllowed(addressKey(ADDRESS))).toBe(true);
     transport.terminate();
-    expect(core.budgets.connectionAllowed(addressKey('192.0.2.7'))).toBe(true);
+    expect(relay.core.budgets.connectionAllowed(addressKey(ADDRESS))).toBe(true);
   });
 
   it('closes a client that leaves more than the buffer limit unread, and ignores it after', () => {
-    const transport = open();
+    const transport = relay.open();
     transport.unread = 128 * 1024 + 1;
     transport.open = true;
     transport.events?.frame(hello);
@@ -203,15 +178,15 @@ describe('session registry: a connection over a fake transport', () => {
   });
 
   it('writes nothing to a transport that is no longer open', () => {
-    const transport = open();
+    const transport = relay.open();
     transport.open = false;
     transport.events?.frame(hello);
     expect(transport.sent).toEqual([]);
   });
 
   it('drains every connection with a going-away close', async () => {
-    const transports = [open(), open(), open()];
-    const drained = core.sessions.drain(1_000, () => 0);
+    const transports = [relay.open(), relay.open(), relay.open()];
+    const drained = relay.core.sessions.drain(1_000, () => 0);
     await vi.advanceTimersByTimeAsync(1_000);
     await drained;
     expect(transports.map((t) => t.closedWith?.code)).toEqual([
@@ -219,13 +194,13 @@ describe('session registry: a connection over a fake transport', () => {
       CloseCode.GoingAway,
       CloseCode.GoingAway,
     ]);
-    expect(core.sessions.size).toBe(0);
+    expect(relay.core.sessions.size).toBe(0);
   });
 
   it('terminates whatever is still open', () => {
-    const transports = [open(), open()];
-    core.sessions.terminateAll();
+    const transports = [relay.open(), relay.open()];
+    relay.core.sessions.terminateAll();
     expect(transports.map((t) => t.terminated)).toEqual([1, 1]);
-    expect(core.sessions.size).toBe(0);
+    expect(relay.core.sessions.size).toBe(0);
   });
 });
