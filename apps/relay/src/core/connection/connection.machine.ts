@@ -28,6 +28,7 @@ import type {
 import type { Bucket, RateLimit, Window } from '../budgets/rate-limiter.js';
 import { hasToken, takeToken, windowHasRoom, windowTake } from '../budgets/rate-limiter.js';
 import type { RelayedMessage } from '../room/room.machine.js';
+import { changesTransfer } from '../room/room.machine.js';
 
 /**
  * Per-connection budgets: every kind of client traffic the protocol names (see `RATE_LIMITS`),
@@ -272,15 +273,6 @@ function transferViolation(
     default:
       return undefined;
   }
-}
-
-/** Whether relaying `message` starts or ends the connection's outgoing transfer. */
-function changesTransfer(message: RelayedMessage): boolean {
-  return (
-    message.type === ClientType.SendFileMeta ||
-    message.type === ClientType.SendFileComplete ||
-    message.type === ClientType.SendFileCancel
-  );
 }
 
 /** The snapshot state of a connection waiting for its admission. */

@@ -356,7 +356,8 @@ function transferSenders(context: RoomContext, transferId: string): LocalMember[
   });
 }
 
-function changesTransfers(
+/** Whether relaying `message` starts or ends its sender's transfer. */
+export function changesTransfer(
   message: RelayedMessage,
 ): message is SendFileMeta | SendFileComplete | SendFileCancel {
   return (
@@ -626,7 +627,7 @@ export const roomMachine = setup({
           sender,
         );
       }
-      if (changesTransfers(message)) trackTransfer(context, message, sender.id);
+      if (changesTransfer(message)) trackTransfer(context, message, sender.id);
       context.io.observer.relayed(RELAY_KIND[message.type], (performance.now() - started) / 1000);
     },
     remote: ({ context, event }) => {
