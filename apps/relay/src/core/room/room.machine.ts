@@ -297,15 +297,13 @@ function relayedFrame(sender: LocalMember, message: RelayedMessage, t: number): 
   switch (message.type) {
     // The two kinds on the hot path are written out: spreading the sender fields and the data
     // into a fresh object costs more than the rest of building the frame.
-    case ClientType.SendMessage: {
-      const { iv, ciphertext } = message.data;
-      const data = { senderId: sender.id, senderName: sender.name, t, iv, ciphertext };
-      return { type: ServerType.RelayMessage, data };
-    }
+    case ClientType.SendMessage:
     case ClientType.SendReaction: {
       const { iv, ciphertext } = message.data;
       const data = { senderId: sender.id, senderName: sender.name, t, iv, ciphertext };
-      return { type: ServerType.RelayReaction, data };
+      return message.type === ClientType.SendMessage
+        ? { type: ServerType.RelayMessage, data }
+        : { type: ServerType.RelayReaction, data };
     }
     case ClientType.Typing: {
       const { typing, iv, ciphertext } = message.data;
