@@ -5,7 +5,13 @@ import { createActor } from 'xstate';
 import type { ConnectionEvent, ConnectionIo } from './connection.machine.js';
 import { connectionMachine } from './connection.machine.js';
 import type { LivenessTarget } from './liveness.sweep.js';
-import { LivenessSweep, MIN_SWEEP_MS, sweepPeriodMs } from './liveness.sweep.js';
+import {
+  LivenessSweep,
+  MIN_SWEEP_MS,
+  SWEEP_CHUNK_CONNECTIONS,
+  SWEEP_CHUNK_EVENTS,
+  sweepPeriodMs,
+} from './liveness.sweep.js';
 
 const HEARTBEAT = { pingIntervalMs: 1000, pongTimeoutMs: 3000 };
 const TIMING = { ...HEARTBEAT, admissionTimeoutMs: 2000 };
@@ -222,6 +228,45 @@ describe('liveness sweep', () => {
     expect(joining.events.filter((type) => type === 'ADMISSION_TIMEOUT')).toEqual([
       'ADMISSION_TIMEOUT',
     ]);
+  });
+
+  it('walks in chunks, handing the event loop back between them, when many fall due at once', () => {
+    const count = 2 * SWEEP_CHUNK_EVENTS + 10;
+    for (let i = 0; i < count; i++) connections.push(connect());
+    sweep.start();
+    // Admitted together, so due together: every one is pinged by the tick after the interval.
+    vi.advanceTimersByTime(HEARTBEAT.pingIntervalMs - PERIOD);
+    const pinged = () => connections.filter((c) => c.pings.length > 0).length;
+    expect(pinged()).toBe(0);
+    vi.advanceTimersToNextTimer(); // the tick: its first chunk only
+    expect(pinged()).toBe(SWEEP_CHUNK_EVENTS);
+    vi.advanceTimersToNextTimer(); // the next chunk, in its own macrotask
+    expect(pinged()).toBe(2 * SWEEP_CHUNK_EVENTS);
+    vi.advanceTimersToNextTimer();
+    expect(pinged()).toBe(count);
+    // The walk is over: the next tick starts a new one, which finds nothing due.
+    vi.advanceTimersByTime(PERIOD);
+    expect(connections.every((c) => c.pings.length === 1)).toBe(true);
+  });
+
+  it('bounds a chunk by the connections it looks at, even when none is due', () => {
+    const seen: number[] = [];
+    const idle = Array.from({ length: 2 * SWEEP_CHUNK_CONNECTIONS + 1 }, (_, i) => ({
+      getSnapshot: () => {
+        seen.push(i);
+        return connections[0]?.actor.getSnapshot() as ReturnType<LivenessTarget['getSnapshot']>;
+      },
+      send: () => expect.unreachable('nothing is due'),
+    }));
+    connections.push(connect());
+    const chunked = new LivenessSweep(TIMING, () => idle);
+    chunked.start();
+    vi.advanceTimersToNextTimer();
+    expect(seen).toHaveLength(SWEEP_CHUNK_CONNECTIONS);
+    vi.advanceTimersToNextTimer();
+    vi.advanceTimersToNextTimer();
+    expect(seen).toHaveLength(idle.length);
+    chunked.stop();
   });
 
   it('sends a connection every event due in one walk', () => {

@@ -37,14 +37,30 @@ export function sweepPeriodMs(timing: SweepTiming): number {
 }
 
 /**
+ * A walk hands the event loop back after sending this many events (each a trip through a
+ * connection actor, and a ping a write to its socket) ...
+ */
+export const SWEEP_CHUNK_EVENTS = 256;
+/** ... or after looking at this many connections, whichever comes first. */
+export const SWEEP_CHUNK_CONNECTIONS = 4_096;
+
+/**
  * One timer for the deadlines of every connection, instead of delayed events per actor: each
  * tick sends `PING_DUE`, `SILENT` or `ADMISSION_TIMEOUT` to the connections `dueEvent` says need
  * one, and nothing to the others. Runs from `start()` until `stop()`; the timer does not keep the
  * process alive.
+ *
+ * A tick's walk goes in chunks (`SWEEP_CHUNK_EVENTS`, `SWEEP_CHUNK_CONNECTIONS`), each in its own
+ * macrotask, so frames and Redis replies are handled between them: connections admitted
+ * together (a ramp, a reconnect storm) fall due together, and 18,000 pings in one synchronous
+ * walk held a replica's event loop for about 200 ms, which every message in flight waited out.
  */
 export class LivenessSweep {
   readonly periodMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** The walk of the current tick, until it has visited every connection. */
+  private walk: Iterator<LivenessTarget> | undefined;
+  private pending: ReturnType<typeof setImmediate> | undefined;
 
   constructor(
     timing: SweepTiming,
@@ -59,24 +75,67 @@ export class LivenessSweep {
 
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.sweep(), this.periodMs);
+    this.timer = setInterval(() => this.tick(), this.periodMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearImmediate(this.pending);
     this.timer = undefined;
+    this.pending = undefined;
+    this.walk = undefined;
   }
 
-  /** One walk over the connections: each gets every event due, e.g. SILENT, then PING_DUE. */
+  /** One walk over the connections at once: each gets every event due, e.g. SILENT, then PING_DUE. */
   sweep(): void {
-    for (const actor of this.connections()) {
+    const walk = this.connections()[Symbol.iterator]();
+    while (this.chunk(walk, Infinity, Infinity)) {
+      // A chunk without bounds walks to the end.
+    }
+  }
+
+  /** Starts a walk in chunks, unless the last tick's walk is still going. */
+  private tick(): void {
+    if (this.walk !== undefined) return;
+    this.walk = this.connections()[Symbol.iterator]();
+    this.continueWalk();
+  }
+
+  private continueWalk(): void {
+    this.pending = undefined;
+    const walk = this.walk;
+    if (walk === undefined) return;
+    if (this.chunk(walk, SWEEP_CHUNK_EVENTS, SWEEP_CHUNK_CONNECTIONS)) {
+      this.pending = setImmediate(() => this.continueWalk());
+    } else {
+      this.walk = undefined;
+    }
+  }
+
+  /**
+   * Walks on until `maxEvents` were sent or `maxConnections` looked at; true when connections
+   * are left. A Map's iterator survives the map changing between chunks: connections gone
+   * meanwhile are skipped, new ones are reached (they are due later anyway).
+   */
+  private chunk(
+    walk: Iterator<LivenessTarget>,
+    maxEvents: number,
+    maxConnections: number,
+  ): boolean {
+    let events = 0;
+    for (let seen = 0; seen < maxConnections && events < maxEvents; seen++) {
+      const next = walk.next();
+      if (next.done === true) return false;
+      const actor = next.value;
       // Each event settles its own deadline, so no more than one of each kind can be due.
       for (let sent = 0; sent < DUE_KINDS; sent++) {
         const event = dueEvent(actor.getSnapshot());
         if (event === undefined) break;
         actor.send(event);
+        events++;
       }
     }
+    return true;
   }
 }
