@@ -112,6 +112,9 @@ export class RedisPresence implements PresencePort {
   private readonly hosted = new Map<string, HostedRoom>();
   /** Leaves Redis has not seen yet: room id → member ids. */
   private readonly pendingLeaves = new Map<string, Set<string>>();
+  /** Leaves of this event-loop turn, room id → member ids, written together at its end. */
+  private leaving = new Map<string, Set<string>>();
+  private leavesWritten: Promise<void> | undefined;
   private listener: ((eviction: Eviction) => void) | undefined;
   private seatListener: ((loss: SeatLoss) => void) | undefined;
 
@@ -253,11 +256,44 @@ export class RedisPresence implements PresencePort {
       this.pendLeave(roomId, [memberId]);
       return;
     }
-    try {
-      await this.removeMembers(roomId, [memberId]);
-    } catch (error) {
-      this.pendLeave(roomId, [memberId]);
-      this.logger.warn({ err: describe(error) }, 'leave not recorded in redis; will retry');
+    let members = this.leaving.get(roomId);
+    if (members === undefined) this.leaving.set(roomId, (members = new Set()));
+    members.add(memberId);
+    this.leavesWritten ??= new Promise((resolve) => {
+      setImmediate(() => resolve(this.writeLeaves()));
+    });
+    return this.leavesWritten;
+  }
+
+  /**
+   * Writes the leaves of the turn that just ended: one script per room for all its members who
+   * left. A mass disconnect (a load balancer restart, a network cut) closes thousands of a
+   * replica's connections within seconds; one script per member queued that many commands
+   * ahead of the lease renewal, which then came too late and got the replica declared dead.
+   */
+  private async writeLeaves(): Promise<void> {
+    const leaving = this.leaving;
+    this.leaving = new Map();
+    this.leavesWritten = undefined;
+    let failed = 0;
+    let first: unknown;
+    await Promise.all(
+      [...leaving].map(async ([roomId, members]) => {
+        const ids = [...members];
+        try {
+          await this.removeMembers(roomId, ids);
+        } catch (error) {
+          this.pendLeave(roomId, ids);
+          failed += ids.length;
+          first ??= error;
+        }
+      }),
+    );
+    if (failed > 0) {
+      this.logger.warn(
+        { err: describe(first), members: failed },
+        'leaves not recorded in redis; will retry',
+      );
     }
   }
 
@@ -284,7 +320,7 @@ export class RedisPresence implements PresencePort {
     this.timers.forEach(clearInterval);
     try {
       await withTimeout(
-        this.maintenance.then(() => this.withdraw()),
+        Promise.all([this.maintenance, this.leavesWritten]).then(() => this.withdraw()),
         CLOSE_BUDGET_MS,
       );
     } catch (error) {
