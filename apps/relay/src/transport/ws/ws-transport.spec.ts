@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { WriteCoalescer } from './ws-transport.js';
+import type { WebSocket } from 'ws';
+import { WriteCoalescer, WsTransport } from './ws-transport.js';
 
 /** The part of a TCP socket the coalescer uses, recording what it was asked. */
 class FakeRaw {
@@ -12,6 +13,9 @@ class FakeRaw {
   }
   uncork(): void {
     this.uncorks++;
+  }
+  get corked(): boolean {
+    return this.corks > this.uncorks;
   }
 }
 
@@ -31,6 +35,31 @@ describe('write coalescing', () => {
     expect(a.corks).toBe(2);
     await nextTurn();
     expect(a.uncorks).toBe(2);
+  });
+
+  it('holds a ping with the frames written after it in the same turn', async () => {
+    const raw = new FakeRaw();
+    /** For each frame the WebSocket wrote: was the TCP socket corked at that moment? */
+    const written: [string, boolean][] = [];
+    const socket = {
+      readyState: 1,
+      ping: () => written.push(['ping', raw.corked]),
+      send: () => written.push(['Ping', raw.corked]),
+    };
+    const transport = new WsTransport(
+      socket as unknown as WebSocket,
+      raw as unknown as Socket,
+      new WriteCoalescer(),
+    );
+    transport.ping();
+    transport.send(new Uint8Array([1]));
+    expect(written).toEqual([
+      ['ping', true],
+      ['Ping', true],
+    ]);
+    expect(raw.corks).toBe(1);
+    await nextTurn();
+    expect(raw.uncorks).toBe(1);
   });
 
   it('reports the bytes unsent from before this turn, not what this turn queued', async () => {

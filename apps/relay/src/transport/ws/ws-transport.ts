@@ -19,7 +19,12 @@ export class WsTransport implements Transport {
     this.socket.send(frame);
   }
 
+  /**
+   * The ping frame waits for the turn's other writes too: the app-level Ping that follows it, and
+   * the pings of a whole sweep chunk, leave one writev per socket instead of two.
+   */
   ping(): void {
+    this.writes.hold(this.raw);
     this.socket.ping();
   }
 
