@@ -18,7 +18,8 @@ export const SYSTEMS = {
  * @typedef {object} Target
  * @property {string} id
  * @property {keyof typeof SYSTEMS} system
- * @property {1 | 2 | 3} replicas  several replicas share a local redis-server (three: the drain scenario only)
+ * @property {number} replicas  several replicas share a local redis-server (1 or 2 here; the drain
+ *   scenario runs three, the scale scenario four)
  * @property {boolean} [optional]  run only when named in --targets
  */
 
@@ -160,6 +161,46 @@ export const SCENARIOS = {
     relayEnv: { HUSH_SHUTDOWN_TIMEOUT_MS: undefined, HUSH_LOG_LEVEL: 'info' },
     unitTimeoutMs: 300_000,
   },
+  scale: {
+    // Its own units (not run per target): each of `systems` with `replicas` replicas on the run's
+    // Redis, one after the other.
+    kind: 'scale',
+    title: 'Scale',
+    describe: (/** @type {any} */ s) =>
+      `${s.connections} connections over ${s.replicas} replicas and one Redis, rooms of ` +
+      `${s.roomSizeMin}–${s.roomSizeMax} members, ${s.activeShare * 100} % of members active: ` +
+      `typing, then a chat message ${s.typingLeadMs / 1000} s later, every ${s.chatIntervalMs / 1000} s`,
+    systems: ['hush', 'baseline'],
+    replicas: 4,
+    connections: 100_000,
+    roomSizeMin: 2,
+    roomSizeMax: 50,
+    /** Share of members who chat; each sends one message per interval, typing before it. */
+    activeShare: 0.01,
+    chatIntervalMs: 10_000,
+    typingLeadMs: 3_000,
+    /** New members per second during the ramp, and unseated at once at most. */
+    rampPerSec: 250,
+    maxInFlight: 1_000,
+    rampTimeoutMs: 600_000,
+    /** After the ramp, before memory is read. */
+    settleMs: 3_000,
+    /** Measured window of the steady load (after one chat interval of warm-up). */
+    steadyMs: 30_000,
+    /**
+     * Clients per loopback source address. Binding a socket to an address makes the kernel scan
+     * that address's ports for a free one; measured here, past about 6,500 sockets per address
+     * (of ip_local_port_range's 28,000) connecting stalls for seconds.
+     */
+    connectionsPerAddress: 2_000,
+    /**
+     * Clients per generator process; bench/run.js lowers it, and the connections, to what the
+     * open-file limit per process allows (each replica holds its share too).
+     */
+    clientsPerProcess: 18_000,
+    seed: 17,
+    unitTimeoutMs: 1_200_000,
+  },
   'hostile-decode': {
     kind: 'decode',
     title: 'Adversarial decode',
@@ -194,6 +235,15 @@ export const QUICK = {
   churn: { durationMs: 1_000, concurrency: 10 },
   'hostile-decode': { minMs: 5, warmup: 1 },
   drain: { clients: [500, 100, 100], steadyMs: 1_500, afterMs: 1_500, setupTimeoutMs: 30_000 },
+  scale: {
+    connections: 2_000,
+    chatIntervalMs: 2_000,
+    typingLeadMs: 500,
+    settleMs: 500,
+    steadyMs: 4_000,
+    connectionsPerAddress: 500,
+    clientsPerProcess: 1_000,
+  },
 };
 
 /**

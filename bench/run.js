@@ -5,11 +5,12 @@
 // latest.md, and the tables into BENCHMARKS.md.
 //
 //   node bench/run.js [--quick]
-//                     [--scenarios=small-rooms,big-room,idle,churn,drain,hostile-decode]
+//                     [--scenarios=small-rooms,big-room,idle,churn,drain,scale,hostile-decode]
 //                     [--targets=hush-1,baseline-1,socketio-1,hush-2,baseline-2,socketio-2]
 //                       (opt-in extras: baseline-batch-1, baseline-batch-2; targets do not
-//                       apply to drain and hostile-decode, which are one unit each)
+//                       apply to drain, scale and hostile-decode, which bring their own)
 //                     [--write-md | --no-write-md] [--cpu-prof]
+//                     [--set scale.connections=20000 ...]  (a scenario setting, numbers only)
 //
 // --cpu-prof runs every replica under `node --cpu-prof`; the profiles (written as each replica
 // exits) go beside the logs, under bench/results/logs/<run>/profiles/.
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     'write-md': { type: 'boolean' },
     'no-write-md': { type: 'boolean' },
     'cpu-prof': { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -58,15 +60,24 @@ function pick(list, all) {
 }
 
 const scenarioNames = pick(flags.scenarios, Object.keys(SCENARIOS));
-const targets = TARGETS.filter((t) =>
+/** Targets named in --targets: those of TARGETS, and those scenarios bring (e.g. hush-4). */
+const named =
   flags.targets === undefined
-    ? t.optional !== true
-    : pick(
-        flags.targets,
-        TARGETS.map((x) => x.id),
-      ).includes(t.id),
+    ? undefined
+    : pick(flags.targets, [
+        ...new Set([
+          ...TARGETS.map((x) => x.id),
+          ...scenarioNames.flatMap((name) => ownTargets(SCENARIOS[name] ?? {}).map((t) => t.id)),
+        ]),
+      ]);
+const targets = TARGETS.filter((t) =>
+  named === undefined ? t.optional !== true : named.includes(t.id),
 );
-const fullRun = flags.scenarios === undefined && flags.targets === undefined && !flags.quick;
+const fullRun =
+  flags.scenarios === undefined &&
+  flags.targets === undefined &&
+  !flags.quick &&
+  (flags.set ?? []).length === 0;
 const writeMd = flags['no-write-md'] ? false : (flags['write-md'] ?? fullRun);
 
 /** @param {string} line */
@@ -92,27 +103,63 @@ async function main() {
       },
     ]),
   );
+  for (const setting of flags.set ?? []) {
+    const match = /^([\w-]+)\.(\w+)=(\d+(?:\.\d+)?)$/.exec(setting);
+    const scenario = match === null ? undefined : scenarios[String(match[1])];
+    if (
+      match === null ||
+      scenario === undefined ||
+      typeof scenario[String(match[2])] !== 'number'
+    ) {
+      throw new Error(
+        `--set ${setting}: expected <scenario>.<numeric setting>=<number> of a chosen scenario`,
+      );
+    }
+    scenario[String(match[2])] = Number(match[3]);
+  }
   const idleConnections = scenarios.idle?.connections ?? 0;
   /** @type {number} */
   const drainConnections = (scenarios.drain?.clients ?? []).reduce(
     (/** @type {number} */ a, /** @type {number} */ b) => a + b,
     0,
   );
+  /** @type {number} */
+  const scaleConnections = scenarios.scale?.connections ?? 0;
   const fdLimit = raiseFileLimit(
-    Math.max(65_536, Math.max(idleConnections, drainConnections) * 2 + 4_096),
+    Math.max(
+      65_536,
+      Math.max(idleConnections, drainConnections) * 2 + 4_096,
+      scaleConnections + 8_192,
+    ),
   );
   log(`open-file limit ${fdLimit}; logs in ${logDir}`);
   if (fdLimit < idleConnections + 1_024 && scenarios.idle !== undefined) {
     scenarios.idle.connections = Math.max(1_000, fdLimit - 1_024);
     log(`idle scenario reduced to ${scenarios.idle.connections} connections by the file limit`);
   }
+  // Each replica holds its share of the connections, and each generator process up to
+  // clientsPerProcess of them: both within the open-file limit of one process.
+  if (scenarios.scale !== undefined) {
+    const s = scenarios.scale;
+    const perProcess = fdLimit - 1_024;
+    s.clientsPerProcess = Math.min(s.clientsPerProcess, perProcess);
+    const most = Math.floor((s.replicas * perProcess) / 1_000) * 1_000;
+    if (s.connections > most) {
+      log(
+        `scale scenario reduced from ${s.connections} to ${most} connections: ` +
+          `${s.replicas} replicas of at most ${perProcess} under the open-file limit of ${fdLimit}`,
+      );
+      s.limitedBy = { wanted: s.connections, fdLimit, perReplica: perProcess };
+      s.connections = most;
+    }
+  }
 
   const meta = machine(flags.quick);
   const needsRedis =
-    (Object.values(scenarios).some((s) => s.kind !== 'decode' && s.kind !== 'drain') &&
+    (Object.values(scenarios).some((s) => !OWN_UNITS.has(s.kind)) &&
       targets.some((t) => t.replicas > 1 && unavailable(t) === undefined)) ||
     Object.values(scenarios).some(
-      (s) => s.kind === 'drain' && unavailable(drainTarget(s)) === undefined,
+      (s) => OWN_UNITS.has(s.kind) && ownTargets(s).some((t) => unavailable(t) === undefined),
     );
   const redis = needsRedis ? await startRedis(join(logDir, 'redis.log')) : undefined;
   const redisInfo =
@@ -124,9 +171,7 @@ async function main() {
   /** @type {any[]} */
   const units = [];
   try {
-    const serverScenarios = scenarioNames.filter(
-      (name) => scenarios[name]?.kind !== 'decode' && scenarios[name]?.kind !== 'drain',
-    );
+    const serverScenarios = scenarioNames.filter((name) => !OWN_UNITS.has(scenarios[name]?.kind));
     if (serverScenarios.length > 0 && targets.some((t) => t.system === 'socketio')) {
       await checkSocketIoWire(logDir);
       log('Socket.IO wire check: the raw generator client and socket.io-client interoperate');
@@ -155,8 +200,13 @@ async function main() {
         }
         continue;
       }
-      if (scenario.kind === 'drain') {
-        units.push(await drainUnit(name, scenario, redisInfo));
+      if (scenario.kind === 'drain' || scenario.kind === 'scale') {
+        for (const [index, target] of ownTargets(scenario).entries()) {
+          // A scenario's own targets run unless --targets names some of them and not this one.
+          const mine = ownTargets(scenario).map((t) => t.id);
+          if (named?.some((id) => mine.includes(id)) && !named.includes(target.id)) continue;
+          units.push(await ownUnit(name, scenario, target, index, redisInfo));
+        }
         continue;
       }
       for (const target of targets) {
@@ -226,23 +276,51 @@ async function main() {
   if (units.some((u) => u.status === 'failed')) process.exitCode = 1;
 }
 
+/** Scenario kinds that bring their own targets instead of running against --targets. */
+const OWN_UNITS = new Set(['decode', 'drain', 'scale']);
+
 /**
- * The drain scenario's one target: Hush, as many replicas as it asks for, on the run's Redis.
+ * The targets of a scenario that brings its own: each of its systems (the drain: Hush alone),
+ * with as many replicas as it asks for, on the run's Redis.
  * @param {Record<string, any>} scenario
- * @returns {import('./config.js').Target}
+ * @returns {import('./config.js').Target[]}
  */
-function drainTarget(scenario) {
-  return { id: `hush-${scenario.replicas}`, system: 'hush', replicas: scenario.replicas };
+function ownTargets(scenario) {
+  if (scenario.kind === 'decode') return [];
+  /** @type {(keyof typeof import('./config.js').SYSTEMS)[]} */
+  const systems = scenario.systems ?? ['hush'];
+  return systems.map((system) => ({
+    id: `${system}-${scenario.replicas}`,
+    system,
+    replicas: scenario.replicas,
+  }));
 }
 
 /**
- * One drain unit: its own replicas on the run's Redis, flushed first.
+ * The loopback addresses the clients of the `index`th unit of a scale run connect from: enough
+ * for its connections at `connectionsPerAddress` each, from 127.0.0.2 on, a fresh range per unit
+ * (ports a unit's closed connections leave in TIME_WAIT stay out of the next one's way).
+ * @param {Record<string, any>} scenario
+ * @param {number} index
+ */
+function sourceAddresses(scenario, index) {
+  if (scenario.kind !== 'scale') return undefined;
+  const count = Math.ceil(scenario.connections / scenario.connectionsPerAddress);
+  return Array.from({ length: count }, (_, k) => {
+    const n = 1 + index * count + k;
+    return `127.0.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+  });
+}
+
+/**
+ * One unit of a scenario with its own targets: its replicas on the run's Redis, flushed first.
  * @param {string} name
  * @param {Record<string, any>} scenario
+ * @param {import('./config.js').Target} target
+ * @param {number} index  of the target in the scenario's own list
  * @param {{ url: string, pid: number } | undefined} redis
  */
-async function drainUnit(name, scenario, redis) {
-  const target = drainTarget(scenario);
+async function ownUnit(name, scenario, target, index, redis) {
   const base = {
     scenario: name,
     target: target.id,
@@ -259,7 +337,13 @@ async function drainUnit(name, scenario, redis) {
   const unitStarted = performance.now();
   try {
     await flushRedis(redis.url);
-    const result = await runUnit(target, name, scenario, { logDir, redis, nodeArgs, log });
+    const result = await runUnit(target, name, scenario, {
+      logDir,
+      redis,
+      nodeArgs,
+      log,
+      sourceAddresses: sourceAddresses(scenario, index),
+    });
     return { ...base, status: 'ok', seconds: secondsSince(unitStarted), result };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

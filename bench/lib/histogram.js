@@ -23,6 +23,30 @@ export class Histogram {
     if (ms > this.max) this.max = ms;
   }
 
+  /** The recorded values as plain data (nonzero buckets only), to cross a process boundary. */
+  toData() {
+    /** @type {[number, number][]} */
+    const buckets = [];
+    this.counts.forEach((count, index) => {
+      if (count > 0) buckets.push([index, count]);
+    });
+    return { buckets, count: this.count, sum: this.sum, max: this.max };
+  }
+
+  /**
+   * Adds the values of another histogram, given as its `toData()`.
+   * @param {ReturnType<Histogram['toData']>} data
+   */
+  add(data) {
+    for (const [index, count] of data.buckets) {
+      this.counts[index] = (this.counts[index] ?? 0) + count;
+    }
+    this.count += data.count;
+    this.sum += data.sum;
+    if (data.max > this.max) this.max = data.max;
+    return this;
+  }
+
   reset() {
     this.counts.fill(0);
     this.count = 0;

@@ -213,6 +213,7 @@ function renderSection(report, name) {
   if (s.kind === 'churn') lines.push(...churnTable(rows));
   if (s.kind === 'decode') lines.push(...decodeTable(rows));
   if (s.kind === 'drain') lines.push(...drainTable(rows));
+  if (s.kind === 'scale') lines.push(...scaleTable(s, rows));
   return lines;
 }
 
@@ -509,6 +510,230 @@ function drainGoals(r) {
     counted: { goal: '> 0', ok: loss.returning.counted > 0 },
     silent: { goal: '0', ok: loss.returning.silent === 0 },
   };
+}
+
+/**
+ * The scale figures of each system side by side, then the projection to a million connections
+ * from Hush's.
+ * @param {any} s  the scenario
+ * @param {any[]} rows
+ */
+function scaleTable(s, rows) {
+  const out = [];
+  const limited = rows.find((u) => u.result?.limitedBy !== undefined)?.result.limitedBy;
+  if (limited !== undefined) {
+    out.push(
+      `Asked for ${num(limited.wanted)} connections. This machine allows a process ${num(limited.fdLimit)} open files ` +
+        `(a hard limit the sandbox cannot raise: it lacks CAP_SYS_RESOURCE), so a replica holds at most ${num(limited.perReplica)} ` +
+        `connections and ${s.replicas} replicas held ${num(s.connections)}. Memory was not the limit (see the RSS rows); ` +
+        `the two cores were (see how busy the machine was in the steady window).`,
+      '',
+    );
+  }
+  const units = rows.map((u) => ({ unit: u, r: u.status === 'ok' ? u.result : undefined }));
+  const header = units.map(
+    ({ unit }) =>
+      `${LABEL[/** @type {keyof typeof LABEL} */ (unit.system)]}, ${unit.replicas} replicas`,
+  );
+  const hush = units.find(({ unit }) => unit.system === 'hush')?.r;
+  const baseline = units.find(({ unit }) => unit.system === 'baseline')?.r;
+  out.push(
+    `| Figure | ${header.join(' | ')} | Hush / bare ws |`,
+    `| --- | ${header.map(() => '---:').join(' | ')} | ---: |`,
+  );
+  for (const { unit } of units)
+    if (unit.status !== 'ok') out.push(`| ${unit.target} | ${status(unit)} | | |`);
+  /**
+   * @param {string} what
+   * @param {(r: any) => string} show
+   * @param {(r: any) => number | undefined} [value]  compared Hush / bare ws
+   */
+  const row = (what, show, value) => {
+    const cells = units.map(({ r }) => (r === undefined ? '–' : show(r)));
+    const compared =
+      value === undefined || hush === undefined || baseline === undefined
+        ? ''
+        : ratio(divide(value(hush), value(baseline)));
+    out.push(`| ${what} | ${cells.join(' | ')} | ${compared} |`);
+  };
+  const serverCpu = (/** @type {any} */ usage) =>
+    Object.entries(usage?.procs ?? {})
+      .filter(([name]) => name.startsWith('server'))
+      .reduce((sum, [, u]) => sum + /** @type {any} */ (u?.cpuPct ?? 0), 0);
+  row('Connections seated / asked', (r) => `${num(r.seated)} / ${num(r.connections)}`);
+  row(
+    'Rooms; members per room on average; active members',
+    (r) => `${num(r.rooms)}; ${num(r.meanRoomSize, 1)}; ${num(r.activeMembers)}`,
+  );
+  row(
+    'Ramp: members seated per second (offered), seconds',
+    (r) => `${num(r.ramp.achievedPerSec)} (${num(r.ramp.offeredPerSec)}), ${num(r.ramp.seconds)} s`,
+  );
+  row(
+    'Ramp: connect (TCP + WebSocket) p50 / p99',
+    (r) => `${ms(r.ramp.connectMs.p50)} / ${ms(r.ramp.connectMs.p99)} ms`,
+    (r) => r.ramp.connectMs.p99,
+  );
+  row(
+    'Ramp: join (JoinRoom → RoomJoined) p50 / p99',
+    (r) => `${ms(r.ramp.joinMs.p50)} / ${ms(r.ramp.joinMs.p99)} ms`,
+    (r) => r.ramp.joinMs.p99,
+  );
+  row(
+    'Ramp: join p99 by tenth of the ramp',
+    (r) => r.ramp.joinMsBySlice.map((/** @type {any} */ h) => num(h.p99)).join(' · ') + ' ms',
+  );
+  row(
+    'Ramp: failed connects / joins; E024 retries',
+    (r) =>
+      `${num(r.ramp.failures.connect)} / ${num(r.ramp.failures.join)}; ${num(r.ramp.failures.retries)}`,
+  );
+  row(
+    'Ramp: relay CPU (all replicas), % of one core; per member seated',
+    (r) => {
+      const cpu = serverCpu(r.ramp.usage);
+      return `${num(cpu)} %; ${num(((cpu / 100) * r.ramp.seconds * 1000) / Math.max(1, r.seated), 2)} ms`;
+    },
+    (r) => (serverCpu(r.ramp.usage) * r.ramp.seconds) / Math.max(1, r.seated),
+  );
+  row('RSS per replica, connections seated (MB)', (r) =>
+    Object.values(r.servers)
+      .map((/** @type {any} */ v) => `${num(v.rssMb)} (${num(v.connections)})`)
+      .join(', '),
+  );
+  row(
+    'RSS of the replicas per connection: whole process / added by the connections',
+    (r) => `${num(r.rssKbPerConnection, 1)} / ${num(r.kbPerConnection, 1)} KB`,
+    (r) => r.kbPerConnection,
+  );
+  row(
+    'Steady load: chat messages/s + typing notifications/s',
+    (r) => `${num(r.steady.chatPerSec, 1)} + ${num(r.steady.typingPerSec, 1)}`,
+  );
+  row(
+    'Chat delivery latency p50 / p99 / max',
+    (r) =>
+      `${ms(r.steady.latencyMs.p50)} / ${ms(r.steady.latencyMs.p99)} / ${ms(r.steady.latencyMs.max)} ms`,
+    (r) => r.steady.latencyMs.p99,
+  );
+  row(
+    'Chat messages lost / expected deliveries',
+    (r) => `${num(r.delivery.chatLost)} / ${num(r.delivery.chatExpected)}`,
+  );
+  row(
+    'Typing notifications lost / expected deliveries',
+    (r) => `${num(r.delivery.typingLost)} / ${num(r.delivery.typingExpected)}`,
+  );
+  row(
+    'Steady load: relay CPU (all replicas) / Redis CPU, % of one core',
+    (r) => `${num(serverCpu(r.steady.usage), 1)} / ${num(r.redis?.cpuPct, 1)}`,
+    (r) => serverCpu(r.steady.usage),
+  );
+  row(
+    'Machine busy in the steady window, % of one core (of 200); not the bench processes',
+    (r) =>
+      `${num(r.steady.usage.machineBusyPct)}; ${num(r.steady.usage.otherPct)} (generator ${num(r.generator.steadyCpuPct)}, the rest mostly loopback TCP in the kernel)`,
+  );
+  row(
+    'Redis memory used, empty → seated; RSS',
+    (r) =>
+      `${num(r.redis?.usedMemoryEmptyMb, 1)} → ${num(r.redis?.usedMemoryMb, 1)} MB; ${num(r.redis?.rssMb, 1)} MB`,
+  );
+  row('Redis CPU while ramping, % of one core', (r) => num(r.redis?.rampCpuPct, 1));
+  row('Redis commands per relayed frame (chat or typing): publishes + other', (r) =>
+    r.redis === undefined
+      ? '–'
+      : `${num(r.redis.commandsPerRelayedFrame, 2)}: ${num(r.redis.publishesPerRelayedFrame, 2)} + ${num(r.redis.commandsPerRelayedFrame - r.redis.publishesPerRelayedFrame, 2)}`,
+  );
+  row('Redis commands per chat message (with its two typing frames, and background)', (r) =>
+    num(r.redis?.commandsPerChatMessage, 2),
+  );
+  row('Redis commands/s not publishes (leases, budgets, presence)', (r) =>
+    num(r.redis?.otherCommandsPerSec, 1),
+  );
+  row(
+    'Replicas a publish reached (NUMSUB) / replicas hosting the room, per chat message',
+    (r) =>
+      `${num(r.redis?.deliveriesPerPublish, 2)} / ${num(r.redis?.replicasHostingPerMessage, 2)} of ${r.replicas}`,
+  );
+  row(
+    'Redis bytes sent per relayed frame',
+    (r) => `${num(r.redis?.netOutputBytesPerRelayedFrame)} B`,
+  );
+  row(
+    'Load generator: processes, RSS, CPU in the steady window',
+    (r) =>
+      `${r.generatorProcesses}, ${num(r.generator.rssMb)} MB, ${num(r.generator.steadyCpuPct)} %`,
+  );
+  if (hush !== undefined) out.push('', ...projection(hush, s));
+  return out;
+}
+
+/** Connections the projection is made for. */
+const PROJECTED = 1_000_000;
+
+/**
+ * A million connections, projected from one scale run of Hush: the same connections per replica,
+ * memory per connection, chat rate per connection and Redis cost per publish. Not measured.
+ * @param {any} r  Hush's scale result
+ * @param {{ roomSizeMin: number, roomSizeMax: number }} s  the scenario
+ * @returns {string[]}
+ */
+export function projection(r, s) {
+  const perReplica = r.seated / r.replicas;
+  const replicas = Math.ceil(PROJECTED / perReplica);
+  const emptyMb =
+    Object.values(r.servers).reduce((sum, v) => sum + /** @type {any} */ (v).emptyMb, 0) /
+    r.replicas;
+  const memoryGb = (replicas * emptyMb + (PROJECTED * r.kbPerConnection) / 1024) / 1024;
+  const scale = PROJECTED / r.seated;
+  const chatPerSec = r.steady.chatPerSec * scale;
+  const framesPerSec = (r.steady.chatPerSec + r.steady.typingPerSec) * scale;
+  const relayCpuCores =
+    (Object.entries(r.steady.usage.procs)
+      .filter(([name]) => name.startsWith('server'))
+      .reduce((sum, [, u]) => sum + /** @type {any} */ (u?.cpuPct ?? 0), 0) /
+      100) *
+    scale;
+  // A publish reaches the replicas hosting the room: with members spread at random over
+  // `replicas`, a room of n members is on replicas·(1 − (1 − 1/replicas)^n) of them.
+  const hosting = (/** @type {number} */ n) => replicas * (1 - (1 - 1 / replicas) ** n);
+  const meanHosting = weightedHosting(s, hosting);
+  const redisCpuPerFrame =
+    (r.redis?.cpuPct ?? 0) / 100 / Math.max(1, r.steady.chatPerSec + r.steady.typingPerSec);
+  const deliveryCost = meanHosting / Math.max(1, r.redis?.deliveriesPerPublish ?? 1);
+  const redisCores = redisCpuPerFrame * framesPerSec * deliveryCost;
+  const redisMemoryGb =
+    (((r.redis?.usedMemoryMb ?? 0) - (r.redis?.usedMemoryEmptyMb ?? 0)) * scale) / 1024;
+  const shards = Math.max(1, Math.ceil(redisCores / 0.5));
+  return [
+    `**Projection to ${num(PROJECTED)} connections** (derived from this run's per-connection figures, not measured): ` +
+      `at the ${num(perReplica)} connections per replica held here, ${num(replicas)} replicas; relay memory ` +
+      `${num(memoryGb, 1)} GB (${num(emptyMb)} MB per empty replica plus ${num(r.kbPerConnection, 1)} KB per connection); ` +
+      `the same 1 % active at the same rate is ${num(chatPerSec)} chat messages/s and ${num(framesPerSec)} relayed frames/s, ` +
+      `${num(relayCpuCores, 1)} cores of relay CPU at this run's cost per connection. Redis: ${num(redisMemoryGb, 2)} GB of presence ` +
+      `data; each publish would reach ${num(meanHosting, 1)} replicas on average (rooms of ${s.roomSizeMin}–${s.roomSizeMax} members spread over ` +
+      `${num(replicas)} replicas) instead of ${num(r.redis?.deliveriesPerPublish, 1)} here, so about ${num(redisCores, 2)} Redis cores at this run's ` +
+      `Redis CPU per delivery: ${shards} shard${shards === 1 ? '' : 's'} of Redis Cluster with sharded pub/sub (\`HUSH_REDIS_SHARDED\`), ` +
+      `each kept under half a core; a room's keys and channel share a hash slot, so a room lives on one shard.`,
+  ];
+}
+
+/**
+ * The mean number of replicas a publish reaches, weighted by the members who send (every member
+ * as likely to be active, so a room's chance is its size), for room sizes uniform in the
+ * scenario's range.
+ * @param {{ roomSizeMin: number, roomSizeMax: number }} s
+ * @param {(n: number) => number} hosting  replicas a room of n members is on
+ */
+function weightedHosting(s, hosting) {
+  let sum = 0;
+  let weight = 0;
+  for (let n = s.roomSizeMin; n <= s.roomSizeMax; n += 1) {
+    sum += n * hosting(n);
+    weight += n;
+  }
+  return sum / weight;
 }
 
 /**

@@ -58,6 +58,7 @@ function serverCommand(target, nodeArgs) {
  * @property {string[]} [nodeArgs]  extra `node` flags for the replicas (e.g. --cpu-prof)
  * @property {(label: string, servers: { pid: number, port: number }[]) => Promise<void>} [beforeSample]
  *   runs before the sample the generator asked for (e.g. to take a heap snapshot)
+ * @property {string[]} [sourceAddresses]  local addresses the generator's clients connect from
  * @property {(line: string) => void} log
  */
 
@@ -196,6 +197,8 @@ export async function runUnit(target, scenarioName, scenario, options) {
           scenario: dataOnly(scenario),
           referenceRate: options.referenceRate,
           relay,
+          redisUrl: target.replicas > 1 ? options.redis?.url : undefined,
+          sourceAddresses: options.sourceAddresses,
         },
       });
     });
@@ -205,8 +208,10 @@ export async function runUnit(target, scenarioName, scenario, options) {
   } finally {
     clearTimeout(timer);
     if (generator !== undefined) await stopProcess(generator, 2_000);
-    // --cpu-prof writes its profile on a clean exit, so replicas get time to drain.
-    await Promise.all(servers.map(({ child }) => stopProcess(child, 8_000)));
+    // --cpu-prof writes its profile on a clean exit, so replicas get time to drain (a replica
+    // closing 20,000 connections takes longer than the usual grace).
+    const graceMs = (options.nodeArgs ?? []).includes('--cpu-prof') ? 60_000 : 8_000;
+    await Promise.all(servers.map(({ child }) => stopProcess(child, graceMs)));
     phases.teardownMs = Math.round(performance.now() - phaseStart);
   }
 }

@@ -16,6 +16,7 @@ import { sentAt } from './frames.js';
  * @property {() => void} frame  any frame arrived (for quiescence detection)
  * @property {() => void} errorFrame  the server answered with an error
  * @property {(code: number) => void} closedUnexpectedly
+ * @property {() => void} [typing]  a typing notification arrived (Hush protocol only)
  */
 
 /**
@@ -41,9 +42,14 @@ class BaseClient {
    * @param {string} url
    * @param {Sink} sink
    * @param {number} timeoutMs  bound on the opening handshake
+   * @param {string} [localAddress]  source address of the TCP connection (e.g. 127.0.0.2)
    */
-  constructor(url, sink, timeoutMs) {
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+  constructor(url, sink, timeoutMs, localAddress) {
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: timeoutMs,
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
     this.ws = ws;
     this.sink = sink;
     this.closing = false;
@@ -131,9 +137,10 @@ export class MsgpackClient extends BaseClient {
    * @param {string} url  ws://host:port/ws
    * @param {Sink} sink
    * @param {number} timeoutMs
+   * @param {string} [localAddress]
    */
-  static async open(url, sink, timeoutMs) {
-    const client = new MsgpackClient(url, sink, timeoutMs);
+  static async open(url, sink, timeoutMs, localAddress) {
+    const client = new MsgpackClient(url, sink, timeoutMs, localAddress);
     await client.opened;
     return client;
   }
@@ -154,6 +161,10 @@ export class MsgpackClient extends BaseClient {
         this.sink.delivered(at);
         return;
       }
+    }
+    if (type === ServerType.MemberTyping) {
+      this.sink.typing?.();
+      return;
     }
     if (type === ServerType.Error) this.sink.errorFrame();
     if (this.pending === undefined) return;
@@ -187,6 +198,16 @@ export class MsgpackClient extends BaseClient {
   sendChat(frame) {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(frame.stamp());
+    return true;
+  }
+
+  /**
+   * Sends a pre-encoded frame as it is (e.g. a Typing frame); false when the socket is not open.
+   * @param {Uint8Array} frame
+   */
+  sendFrame(frame) {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(frame);
     return true;
   }
 }

@@ -48,6 +48,15 @@ export function chatFrame() {
 }
 
 /**
+ * A Typing frame with the plain flag, as the Hush clients send it when a member starts or stops
+ * typing.
+ * @param {boolean} typing
+ */
+export function typingFrame(typing) {
+  return encode({ type: ClientType.Typing, data: { typing } });
+}
+
+/**
  * A chat frame that also carries a number behind the send time (uint32), so receivers can say
  * exactly which frames they got. `stamp(id)` writes the time and the number and returns the
  * same buffer.

@@ -9,6 +9,7 @@ import { usageBetween, round } from '../lib/procfs.js';
 import { ErrorCode } from '@hush/protocol';
 import { MsgpackClient, ServerError, SocketIoClient } from './clients.js';
 import { drain as drainScenario } from './drain.js';
+import { scale as scaleScenario } from './scale.js';
 import { chatFrame, memberName, nowMs } from './frames.js';
 import { allOrThrow, pool } from './pool.js';
 
@@ -25,6 +26,8 @@ import { allOrThrow, pool } from './pool.js';
  *   saturating rate found by the ramp
  * @property {{ drainDelayMs: number, drainWindowMs: number, shutdownTimeoutMs: number }} [relay]
  *   Hush only: the relay's shutdown settings, as its own configuration loader reads them
+ * @property {string} [redisUrl]  the Redis the replicas share, when there are several
+ * @property {string[]} [sourceAddresses]  local addresses clients connect from (scale scenario)
  */
 
 const CORES = cpus().length;
@@ -477,6 +480,8 @@ async function run(unit) {
       return churn(unit);
     case 'drain':
       return drainScenario(unit, { log, probe, terminate, replicaExit });
+    case 'scale':
+      return scaleScenario(unit, { log, probe });
     default:
       throw new Error(`unknown scenario kind ${unit.scenario.kind}`);
   }

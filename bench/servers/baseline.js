@@ -1,7 +1,7 @@
 // The baseline: the least a relay on this stack can do. `ws` and msgpackr, no framework, no
 // actors, no validation, no limits; enough of the Hush wire protocol for the load generator
-// (CreateRoom, JoinRoom, SendMessage, LeaveRoom → RoomCreated, RoomJoined, MemberJoined,
-// MemberLeft, RelayMessage). With REDIS_URL it fans out between replicas like Hush does: one
+// (CreateRoom, JoinRoom, SendMessage, Typing, LeaveRoom → RoomCreated, RoomJoined, MemberJoined,
+// MemberLeft, RelayMessage, MemberTyping). With REDIS_URL it fans out between replicas like Hush does: one
 // channel per room, subscribed while the room has a local member. It is the practical ceiling of
 // the stack, not a product: it trusts every byte it receives.
 //
@@ -28,11 +28,13 @@ const CreateRoom = 0x01;
 const JoinRoom = 0x02;
 const SendMessage = 0x03;
 const LeaveRoom = 0x04;
+const Typing = 0x05;
 const RoomCreated = 0x10;
 const RoomJoined = 0x11;
 const MemberJoined = 0x12;
 const MemberLeft = 0x13;
 const RelayMessage = 0x14;
+const MemberTyping = 0x15;
 
 /**
  * @typedef {object} Member
@@ -189,6 +191,17 @@ wss.on('connection', (socket, request) => {
             t: BigInt(Date.now()),
             iv: message.data.iv,
             ciphertext: message.data.ciphertext,
+          });
+          broadcast(member.roomId, frame, member.id);
+        }
+        return;
+      case Typing:
+        if (member.roomId !== undefined) {
+          const { typing, iv, ciphertext } = message.data ?? {};
+          const frame = pack(MemberTyping, {
+            id: member.id,
+            typing: typing === true,
+            ...(iv === undefined ? {} : { iv, ciphertext }),
           });
           broadcast(member.roomId, frame, member.id);
         }
