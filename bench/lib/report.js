@@ -525,8 +525,9 @@ function scaleTable(s, rows) {
     out.push(
       `Asked for ${num(limited.wanted)} connections. This machine allows a process ${num(limited.fdLimit)} open files ` +
         `(a hard limit the sandbox cannot raise: it lacks CAP_SYS_RESOURCE), so a replica holds at most ${num(limited.perReplica)} ` +
-        `connections and ${s.replicas} replicas held ${num(s.connections)}. Memory was not the limit (see the RSS rows); ` +
-        `the two cores were (see how busy the machine was in the steady window).`,
+        `connections and ${s.replicas} replicas held ${num(s.connections)}. Memory was not a limit (see the RSS rows); ` +
+        `the two cores, shared by every replica, Redis, the generator and the kernel's loopback TCP, limit the latency ` +
+        `(see how busy the machine was in the steady window).`,
       '',
     );
   }
