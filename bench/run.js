@@ -60,6 +60,8 @@ function pick(list, all) {
 }
 
 const scenarioNames = pick(flags.scenarios, Object.keys(SCENARIOS));
+/** --set values by scenario, e.g. { scale: { connections: 20000 } }. */
+const overrides = parseSettings(flags.set ?? []);
 /** Targets named in --targets: those of TARGETS, and those scenarios bring (e.g. hush-4). */
 const named =
   flags.targets === undefined
@@ -67,7 +69,9 @@ const named =
     : pick(flags.targets, [
         ...new Set([
           ...TARGETS.map((x) => x.id),
-          ...scenarioNames.flatMap((name) => ownTargets(SCENARIOS[name] ?? {}).map((t) => t.id)),
+          ...scenarioNames.flatMap((name) =>
+            ownTargets({ ...SCENARIOS[name], ...overrides[name] }).map((t) => t.id),
+          ),
         ]),
       ]);
 const targets = TARGETS.filter((t) =>
@@ -103,19 +107,14 @@ async function main() {
       },
     ]),
   );
-  for (const setting of flags.set ?? []) {
-    const match = /^([\w-]+)\.(\w+)=(\d+(?:\.\d+)?)$/.exec(setting);
-    const scenario = match === null ? undefined : scenarios[String(match[1])];
-    if (
-      match === null ||
-      scenario === undefined ||
-      typeof scenario[String(match[2])] !== 'number'
-    ) {
-      throw new Error(
-        `--set ${setting}: expected <scenario>.<numeric setting>=<number> of a chosen scenario`,
-      );
+  for (const [name, values] of Object.entries(overrides)) {
+    const scenario = scenarios[name];
+    for (const [key, value] of Object.entries(values)) {
+      if (scenario === undefined || typeof scenario[key] !== 'number') {
+        throw new Error(`--set ${name}.${key}: not a numeric setting of a chosen scenario`);
+      }
+      scenario[key] = value;
     }
-    scenario[String(match[2])] = Number(match[3]);
   }
   const idleConnections = scenarios.idle?.connections ?? 0;
   /** @type {number} */
@@ -274,6 +273,25 @@ async function main() {
       `in ${report.meta.totalSeconds.toFixed(0)} s`,
   );
   if (units.some((u) => u.status === 'failed')) process.exitCode = 1;
+}
+
+/**
+ * `--set <scenario>.<setting>=<number>` values, by scenario.
+ * @param {string[]} settings
+ * @returns {Record<string, Record<string, number>>}
+ */
+function parseSettings(settings) {
+  /** @type {Record<string, Record<string, number>>} */
+  const out = {};
+  for (const setting of settings) {
+    const match = /^([\w-]+)\.(\w+)=(\d+(?:\.\d+)?)$/.exec(setting);
+    if (match === null) throw new Error(`--set ${setting}: expected <scenario>.<setting>=<number>`);
+    const [, name, key, value] = /** @type {[string, string, string, string]} */ (
+      /** @type {unknown} */ (match)
+    );
+    (out[name] ??= {})[key] = Number(value);
+  }
+  return out;
 }
 
 /** Scenario kinds that bring their own targets instead of running against --targets. */

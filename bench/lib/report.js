@@ -633,7 +633,7 @@ function scaleTable(s, rows) {
   row(
     'Machine busy in the steady window, % of one core (of 200); not the bench processes',
     (r) =>
-      `${num(r.steady.usage.machineBusyPct)}; ${num(r.steady.usage.otherPct)} (generator ${num(r.generator.steadyCpuPct)}, the rest mostly loopback TCP in the kernel)`,
+      `${num(r.steady.usage.machineBusyPct)}; ${num(r.steady.usage.otherPct)} (generator ${num(r.generator.steadyCpuPct)}, the rest the kernel's loopback TCP and anything else running)`,
   );
   row(
     'Redis memory used, empty → seated; RSS',
