@@ -1,6 +1,6 @@
 // What `npm run bench` measures, against which systems, with which relay settings. Sized so the
-// whole run stays under 10 minutes on a 2-core machine; `--quick` shrinks everything for a
-// smoke run.
+// whole run stays near 20 minutes on a 2-core machine, 13 of them the scale scenario's two
+// five-minute ramps; `--quick` shrinks everything for a smoke run.
 
 /** Systems under test. The load generator speaks `protocol` to every replica's `path`. */
 export const SYSTEMS = {
