@@ -89,10 +89,7 @@ export class LivenessSweep {
 
   /** One walk over the connections at once: each gets every event due, e.g. SILENT, then PING_DUE. */
   sweep(): void {
-    const walk = this.connections()[Symbol.iterator]();
-    while (this.chunk(walk, Infinity, Infinity)) {
-      // A chunk without bounds walks to the end.
-    }
+    this.chunk(this.connections()[Symbol.iterator](), Infinity, Infinity);
   }
 
   /** Starts a walk in chunks, unless the last tick's walk is still going. */
@@ -114,9 +111,9 @@ export class LivenessSweep {
   }
 
   /**
-   * Walks on until `maxEvents` were sent or `maxConnections` looked at; true when connections
-   * are left. A Map's iterator survives the map changing between chunks: connections gone
-   * meanwhile are skipped, new ones are reached (they are due later anyway).
+   * Walks on until `maxEvents` were sent or `maxConnections` looked at; false once the walk has
+   * reached the end. A Set's or Map's iterator survives its collection changing between chunks:
+   * connections gone meanwhile are skipped, new ones are reached (they are due later anyway).
    */
   private chunk(
     walk: Iterator<LivenessTarget>,
