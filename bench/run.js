@@ -200,10 +200,11 @@ async function main() {
         continue;
       }
       if (scenario.kind === 'drain' || scenario.kind === 'scale') {
-        for (const [index, target] of ownTargets(scenario).entries()) {
-          // A scenario's own targets run unless --targets names some of them and not this one.
-          const mine = ownTargets(scenario).map((t) => t.id);
-          if (named?.some((id) => mine.includes(id)) && !named.includes(target.id)) continue;
+        const own = ownTargets(scenario);
+        // A scenario's own targets run unless --targets names some of them and not this one.
+        const picked = named?.some((id) => own.some((t) => t.id === id)) ?? false;
+        for (const [index, target] of own.entries()) {
+          if (picked && !named?.includes(target.id)) continue;
           units.push(await ownUnit(name, scenario, target, index, redisInfo));
         }
         continue;

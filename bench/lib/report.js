@@ -557,10 +557,6 @@ function scaleTable(s, rows) {
         : ratio(divide(value(hush), value(baseline)));
     out.push(`| ${what} | ${cells.join(' | ')} | ${compared} |`);
   };
-  const serverCpu = (/** @type {any} */ usage) =>
-    Object.entries(usage?.procs ?? {})
-      .filter(([name]) => name.startsWith('server'))
-      .reduce((sum, [, u]) => sum + /** @type {any} */ (u?.cpuPct ?? 0), 0);
   row('Connections seated / asked', (r) => `${num(r.seated)} / ${num(r.connections)}`);
   row(
     'Rooms; members per room on average; active members',
@@ -589,13 +585,13 @@ function scaleTable(s, rows) {
     (r) =>
       `${num(r.ramp.failures.connect)} / ${num(r.ramp.failures.join)}; ${num(r.ramp.failures.retries)}`,
   );
+  /** Relay CPU time per member seated during the ramp, ms. */
+  const rampCpuMs = (/** @type {any} */ r) =>
+    (((relayCpu(r.ramp.usage) ?? 0) / 100) * r.ramp.seconds * 1000) / Math.max(1, r.seated);
   row(
     'Ramp: relay CPU (all replicas), % of one core; per member seated',
-    (r) => {
-      const cpu = serverCpu(r.ramp.usage);
-      return `${num(cpu)} %; ${num(((cpu / 100) * r.ramp.seconds * 1000) / Math.max(1, r.seated), 2)} ms`;
-    },
-    (r) => (serverCpu(r.ramp.usage) * r.ramp.seconds) / Math.max(1, r.seated),
+    (r) => `${num(relayCpu(r.ramp.usage) ?? 0)} %; ${num(rampCpuMs(r), 2)} ms`,
+    rampCpuMs,
   );
   row('RSS per replica, connections seated (MB)', (r) =>
     Object.values(r.servers)
@@ -627,8 +623,8 @@ function scaleTable(s, rows) {
   );
   row(
     'Steady load: relay CPU (all replicas) / Redis CPU, % of one core',
-    (r) => `${num(serverCpu(r.steady.usage), 1)} / ${num(r.redis?.cpuPct, 1)}`,
-    (r) => serverCpu(r.steady.usage),
+    (r) => `${num(relayCpu(r.steady.usage), 1)} / ${num(r.redis?.cpuPct, 1)}`,
+    (r) => relayCpu(r.steady.usage),
   );
   row(
     'Machine busy in the steady window, % of one core (of 200); not the bench processes',
@@ -690,12 +686,7 @@ export function projection(r, s) {
   const scale = PROJECTED / r.seated;
   const chatPerSec = r.steady.chatPerSec * scale;
   const framesPerSec = (r.steady.chatPerSec + r.steady.typingPerSec) * scale;
-  const relayCpuCores =
-    (Object.entries(r.steady.usage.procs)
-      .filter(([name]) => name.startsWith('server'))
-      .reduce((sum, [, u]) => sum + /** @type {any} */ (u?.cpuPct ?? 0), 0) /
-      100) *
-    scale;
+  const relayCpuCores = ((relayCpu(r.steady.usage) ?? 0) / 100) * scale;
   // A publish reaches the replicas hosting the room: with members spread at random over
   // `replicas`, a room of n members is on replicas·(1 − (1 − 1/replicas)^n) of them.
   const hosting = (/** @type {number} */ n) => replicas * (1 - (1 - 1 / replicas) ** n);

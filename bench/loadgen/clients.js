@@ -5,9 +5,11 @@
 //   packets socket.io-client sends; `bench/run.js` checks that against the real client first).
 // On the hot path a received frame is never decoded: only its type byte and the send time behind
 // the marker are read.
-import { ClientType, decodeServerMessage, encode, ServerType } from '@hush/protocol';
+import { ClientType, decodeServerMessage, encode, ErrorCode, ServerType } from '@hush/protocol';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { sentAt } from './frames.js';
+import { Histogram } from '../lib/histogram.js';
+import { nowMs, sentAt } from './frames.js';
 
 /**
  * Where a client reports what it sees.
@@ -27,6 +29,58 @@ import { sentAt } from './frames.js';
  * @property {() => Promise<void>} close  closing handshake, bounded in time
  * @property {() => void} terminate
  */
+
+/**
+ * A sink that counts what every client of a process sees, and records the delivery latency of
+ * chat messages while `recording.on` is true.
+ */
+export function countingSink() {
+  const counters = { delivered: 0, typing: 0, frames: 0, errorFrames: 0, unexpectedCloses: 0 };
+  const latency = new Histogram();
+  const recording = { on: false };
+  /** @type {Sink} */
+  const sink = {
+    delivered(sent) {
+      counters.delivered += 1;
+      if (recording.on) latency.record(nowMs() - sent);
+    },
+    typing() {
+      counters.typing += 1;
+    },
+    frame() {
+      counters.frames += 1;
+    },
+    errorFrame() {
+      counters.errorFrames += 1;
+    },
+    closedUnexpectedly() {
+      counters.unexpectedCloses += 1;
+    },
+  };
+  return { counters, latency, recording, sink };
+}
+
+/**
+ * Runs a room request, again (up to 3 times, with backoff) when the relay answers Unavailable
+ * (E024), as a client would: under heavy join contention the cluster backend may time out.
+ * @template T
+ * @param {() => Promise<T>} request
+ * @param {() => void} onRetry  called before each retry
+ * @returns {Promise<T>}
+ */
+export async function admit(request, onRetry) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await request();
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof ServerError) || error.code !== ErrorCode.Unavailable) {
+        throw error;
+      }
+      onRetry();
+      await sleep(200 * 2 ** attempt);
+    }
+  }
+}
 
 /** A request waits at most this long for its answer. */
 const REPLY_TIMEOUT_MS = 15_000;

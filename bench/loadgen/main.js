@@ -6,14 +6,12 @@ import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Histogram } from '../lib/histogram.js';
 import { usageBetween, round } from '../lib/procfs.js';
-import { ErrorCode } from '@hush/protocol';
-import { MsgpackClient, ServerError, SocketIoClient } from './clients.js';
+import { admit, countingSink, MsgpackClient, SocketIoClient } from './clients.js';
 import { drain as drainScenario } from './drain.js';
 import { scale as scaleScenario } from './scale.js';
 import { chatFrame, memberName, nowMs } from './frames.js';
-import { allOrThrow, pool } from './pool.js';
+import { allOrThrow, closeAll, pool } from './pool.js';
 
-/** @typedef {import('./clients.js').Sink} Sink */
 /** @typedef {MsgpackClient | SocketIoClient} Client */
 /** @typedef {import('../lib/procfs.js').Sample} Sample */
 
@@ -35,26 +33,7 @@ const CORES = cpus().length;
 // ---------------------------------------------------------------------------------------------
 // Counters shared by every client of this process
 
-const latency = new Histogram();
-const counters = { delivered: 0, frames: 0, errorFrames: 0, unexpectedCloses: 0 };
-let measuring = false;
-
-/** @type {Sink} */
-const sink = {
-  delivered(sent) {
-    counters.delivered += 1;
-    if (measuring) latency.record(nowMs() - sent);
-  },
-  frame() {
-    counters.frames += 1;
-  },
-  errorFrame() {
-    counters.errorFrames += 1;
-  },
-  closedUnexpectedly() {
-    counters.unexpectedCloses += 1;
-  },
-};
+const { counters, latency, recording, sink } = countingSink();
 
 // ---------------------------------------------------------------------------------------------
 // Talking to the parent
@@ -193,27 +172,9 @@ export function roomLayout(connections, sizes) {
 
 /** Retries of creates and joins the server answered with "unavailable, try again" (E024). */
 let admissionRetries = 0;
-
-/**
- * Runs a room request, retrying (up to 3 times, with backoff) when the relay answers
- * Unavailable, as a client would: under heavy join contention the cluster backend may time out.
- * @template T
- * @param {() => Promise<T>} request
- * @returns {Promise<T>}
- */
-async function admit(request) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (error) {
-      if (attempt >= 3 || !(error instanceof ServerError) || error.code !== ErrorCode.Unavailable) {
-        throw error;
-      }
-      admissionRetries += 1;
-      await sleep(200 * 2 ** attempt);
-    }
-  }
-}
+const countRetry = () => {
+  admissionRetries += 1;
+};
 
 /**
  * @typedef {object} Population
@@ -258,8 +219,9 @@ async function populate(unit, layout, firstIndex, deadline) {
   }
   const roomIds = allOrThrow(
     await pool(firsts, concurrency, deadline, (first) =>
-      admit(() =>
-        /** @type {Client} */ (clients[first]).create(memberName('m', firstIndex + first)),
+      admit(
+        () => /** @type {Client} */ (clients[first]).create(memberName('m', firstIndex + first)),
+        countRetry,
       ),
     ),
     'room creations',
@@ -278,7 +240,7 @@ async function populate(unit, layout, firstIndex, deadline) {
   });
   allOrThrow(
     await pool(joins, concurrency, deadline, ({ client, roomId, name }) =>
-      admit(() => client.join(roomId, name)),
+      admit(() => client.join(roomId, name), countRetry),
     ),
     'joins',
   );
@@ -315,15 +277,6 @@ async function quiet(quietMs, maxMs) {
     }
   }
   return false;
-}
-
-/**
- * @param {Client[]} clients
- */
-async function closeAll(clients) {
-  const deadline = nowMs() + 20_000;
-  await pool(clients, 500, deadline, (client) => client.close());
-  for (const client of clients) client.terminate();
 }
 
 /**
@@ -417,7 +370,7 @@ async function measure(population, rate, warmupMs, measureMs, label) {
   await sleep(warmupMs);
   const startSample = await probe(`${label}:start`);
   latency.reset();
-  measuring = true;
+  recording.on = true;
   const monoStartUs = monotonicUs();
   const t0 = nowMs();
   const delivered0 = counters.delivered;
@@ -427,7 +380,7 @@ async function measure(population, rate, warmupMs, measureMs, label) {
   const monoEndUs = monotonicUs();
   const delivered1 = counters.delivered;
   const sent1 = sender.state.sent;
-  measuring = false;
+  recording.on = false;
   const endSample = await probe(`${label}:end`);
   sender.stop();
   expectedTotal += sender.state.expected;

@@ -2,17 +2,15 @@
 // as the open-file limit per process needs; each holds the members of its share of the rooms,
 // seats them, runs their typing and chat, counts what arrives, and answers the coordinator's
 // commands over IPC: init → ramp → chat → measure → unmeasure → stop → close.
-import { ErrorCode } from '@hush/protocol';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Histogram } from '../lib/histogram.js';
-import { MsgpackClient, ServerError } from './clients.js';
+import { admit, countingSink, MsgpackClient, ServerError } from './clients.js';
 import { chatFrame, memberName, nowMs, typingFrame } from './frames.js';
+import { closeAll } from './pool.js';
 import { plan as planOf, random, SLICES } from './scale-plan.js';
 
 /** Bound on a WebSocket opening handshake. */
 const CONNECT_TIMEOUT_MS = 15_000;
-/** Room requests the relay answered "unavailable, try again" (E024) are retried this often. */
-const ADMIT_RETRIES = 3;
 
 /** @param {unknown} message */
 function send(message) {
@@ -20,29 +18,7 @@ function send(message) {
   process.send(message);
 }
 
-const counters = { delivered: 0, typing: 0, frames: 0, errorFrames: 0, unexpectedCloses: 0 };
-const latency = new Histogram();
-let measuring = false;
-
-/** @type {import('./clients.js').Sink} */
-const sink = {
-  delivered(sent) {
-    counters.delivered += 1;
-    if (measuring) latency.record(nowMs() - sent);
-  },
-  typing() {
-    counters.typing += 1;
-  },
-  frame() {
-    counters.frames += 1;
-  },
-  errorFrame() {
-    counters.errorFrames += 1;
-  },
-  closedUnexpectedly() {
-    counters.unexpectedCloses += 1;
-  },
-};
+const { counters, latency, recording, sink } = countingSink();
 
 /**
  * @typedef {object} WorkerUnit
@@ -99,6 +75,9 @@ const COMMANDS = {
     const join = new Histogram();
     const slices = Array.from({ length: SLICES }, () => new Histogram());
     const failures = { connect: 0, join: 0, retries: 0 };
+    const countRetry = () => {
+      failures.retries += 1;
+    };
     /** @type {Record<string, number>} */
     const reasons = {};
     /** @param {string} what @param {unknown} error */
@@ -154,10 +133,10 @@ const COMMANDS = {
         const roomId = first ? undefined : await roomIds.get(room);
         const asked = nowMs();
         if (roomId === undefined) {
-          const id = await admit(() => client.create(name), failures);
+          const id = await admit(() => client.create(name), countRetry);
           roomIdOf.set(room, id);
           created(id);
-        } else await admit(() => client.join(roomId, name), failures);
+        } else await admit(() => client.join(roomId, name), countRetry);
         const took = nowMs() - asked;
         join.record(took);
         slices[Math.min(SLICES - 1, Math.floor((position * SLICES) / mine.length))]?.record(took);
@@ -218,12 +197,12 @@ const COMMANDS = {
     windowSent.chat = 0;
     windowSent.typing = 0;
     windowRooms.clear();
-    measuring = true;
+    recording.on = true;
     return {};
   },
 
   async unmeasure() {
-    measuring = false;
+    recording.on = false;
     return {
       latency: latency.toData(),
       windowSent: { ...windowSent },
@@ -241,38 +220,12 @@ const COMMANDS = {
   },
 
   async close() {
-    const open = [...clients.values()];
-    for (let i = 0; i < open.length; i += 1_000) {
-      await Promise.all(open.slice(i, i + 1_000).map((c) => c.close()));
-    }
+    await closeAll([...clients.values()]);
     clients.clear();
     setImmediate(() => process.exit(0));
     return {};
   },
 };
-
-/**
- * Runs a room request, again (after a backoff) when the relay says "unavailable, try again", as
- * the SDK does.
- * @template T
- * @param {() => Promise<T>} request
- * @param {{ retries: number }} failures
- */
-async function admit(request, failures) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (error) {
-      const again =
-        attempt < ADMIT_RETRIES &&
-        error instanceof ServerError &&
-        error.code === ErrorCode.Unavailable;
-      if (!again) throw error;
-      failures.retries += 1;
-      await sleep(200 * 2 ** attempt);
-    }
-  }
-}
 
 /**
  * Starts `arrive(i)` for i = 0 … total − 1 at `perSec`, at most `maxInFlight` unfinished at
@@ -348,7 +301,7 @@ function cycle(index) {
     if (!client.sendFrame(frame)) return false;
     sent.typing += 1;
     sent.expectedTyping += others;
-    if (measuring) windowSent.typing += 1;
+    if (recording.on) windowSent.typing += 1;
     return true;
   };
   if (!typing(typingOn)) {
@@ -362,7 +315,7 @@ function cycle(index) {
     }
     sent.chat += 1;
     sent.expectedChat += others;
-    if (measuring) {
+    if (recording.on) {
       windowSent.chat += 1;
       windowRooms.set(room, (windowRooms.get(room) ?? 0) + 1);
     }

@@ -22,7 +22,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Histogram } from '../lib/histogram.js';
-import { round, sampleProcess, usageBetween } from '../lib/procfs.js';
+import { CLOCK_TICKS, round, sampleProcess, usageBetween } from '../lib/procfs.js';
 import { nowMs } from './frames.js';
 import { plan as planOf } from './scale-plan.js';
 
@@ -380,7 +380,7 @@ function cpuPct(start, end, seconds) {
     const first = start[i];
     if (last !== null && first != null) ticks += last.ticks - first.ticks;
   });
-  return round((ticks / 100 / seconds) * 100, 1);
+  return round((ticks / CLOCK_TICKS / seconds) * 100, 1);
 }
 
 /**
